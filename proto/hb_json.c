@@ -272,6 +272,16 @@ static int key(struct hb_mpr *r, struct hb_buf *out, int depth)
 		return 0;
 	/* Escaping writes where the text is: move it out of the way first. */
 	n = out->len - at;
+	/*
+	 * Each level of keys nested in keys escapes the text again, roughly
+	 * doubling it: a 100-byte datagram could ask for megabytes. No
+	 * sensible key is long, so refuse long ones.
+	 */
+	if (n > HB_JSON_KEY_MAX) {
+		out->len = at;
+		out->data[at] = '\0';
+		return HB_ELIMIT;
+	}
 	if (!(text = malloc(n)))
 		return HB_ENOMEM;
 	memcpy(text, out->data + at, n);

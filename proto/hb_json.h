@@ -37,6 +37,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Longest JSON text of a map key that is not a string (HB_ELIMIT). */
+#define HB_JSON_KEY_MAX 1024
+
 /* Largest out->len the hb_json_* functions produce, NUL excluded. */
 #define HB_JSON_MAX_OUT ((size_t)16 << 20)
 

@@ -504,7 +504,13 @@ static void test_nested_keys(void **state)
 	expect(&k, "{\"{\\\"1\\\":null}\":null}");
 	pack_key_nest(&k, 3);
 	expect(&k, "{\"{\\\"{\\\\\\\"1\\\\\\\":null}\\\":null}\":null}");
-	/* Backslashes double per level: the output cap stops it. */
+	/*
+	 * Backslashes double per level: a key's text is capped, so a tiny
+	 * datagram cannot make megabytes of JSON (found by fuzzing).
+	 */
+	pack_key_nest(&k, 12);
+	assert_int_equal(hb_mpr_check((uint8_t *)k.sb.data, k.sb.size), 0);
+	assert_int_equal(reject(&k), HB_ELIMIT);
 	pack_key_nest(&k, HB_MPR_MAX_DEPTH);
 	assert_int_equal(hb_mpr_check((uint8_t *)k.sb.data, k.sb.size), 0);
 	assert_int_equal(reject(&k), HB_ELIMIT);
