@@ -74,7 +74,7 @@ enum what {
 	W_HTB,    /* ACK expected; its latency is measured */
 	W_PLG,    /* a PLG's first (or only) datagram: ACK expected */
 	W_FRAG,   /* a later fragment: no ACK of its own */
-	W_BYE,    /* ACK expected */
+	W_BYE,    /* not acknowledged (PROTOCOL.md: the client is leaving) */
 	W_BAD,    /* injected, with a fresh seq: must never be ACKed */
 	W_REPLAY, /* injected copy of an ACKed HTB: must not be ACKed again */
 	W_JUNK,   /* injected random bytes: no seq at all */
@@ -808,8 +808,9 @@ static void templates_setup(void)
 	htb.status = HB_STATUS_OK;
 	htb.version = hb_str_c("hb-load");
 	htb.start_time = epoch;
-	if (opt.info)
-		info_setup();
+	/* Heartbeats always announce the Info data (--info also sends it),
+	 * so a server without it asks for it: request_update. */
+	info_setup();
 	if (opt.plg)
 		blob_setup();
 	randombytes_buf(forge_master, sizeof(forge_master));
@@ -861,7 +862,7 @@ static void sent_one(const struct slot *s, uint32_t now_us)
 		h->bad |= s->what == W_JUNK ? 0 : bit;
 		return;
 	}
-	if (s->what != W_FRAG) {
+	if (s->what != W_FRAG && s->what != W_BYE) {
 		st.expected++;
 		h->want |= bit;
 	}
@@ -1010,10 +1011,7 @@ static void put_plg(uint32_t i, struct hb_plg *p, uint64_t ms)
 	}
 }
 
-/*
- * The reason makes a BYE larger than any ACK (119 bytes), which a server
- * may not send in answer to a smaller datagram (PROTOCOL.md section 8).
- */
+/* A BYE gets no ACK (PROTOCOL.md section 8); the reason says why. */
 static void put_bye(uint32_t i, uint64_t ms)
 {
 	struct hb_bye bye = {hb_str_c("hb-load: simulated host stopping at "
