@@ -151,6 +151,11 @@ static void on_transition(void *ctx, const struct transition *tr)
 		d->ctr.v[CTR_FLAPS]++;
 		put_event(d, tr->idx, now, "flapping", -1, -1,
 			  "returned from DOWN too often");
+		hb_log_warn("%s (%s) is flapping: returned from DOWN %u times "
+			    "within %.0f s", ev.hostname, uuid,
+			    d->conf.flap_threshold > 0
+				    ? (unsigned)d->conf.flap_threshold : 0u,
+			    d->conf.flap_window_ms / 1000.0);
 	}
 	hb_log_info("%s (%s) %s -> %s: %s", ev.hostname, uuid,
 		    hbd_state_name(tr->from), hbd_state_name(tr->to),
@@ -342,9 +347,9 @@ static void warn_static_changes(const struct hbd_conf *o,
 
 /*
  * The keys only a restart changes keep their running values in the new
- * configuration (swapped, so freeing the old one frees the new values),
- * so the pid file removed at exit is the one written, and the warning
- * is not repeated at every later reload.
+ * configuration (swapped, so freeing the old one frees the new values):
+ * the pid file removed at exit is the one written, and every reload
+ * while the file differs from what runs warns again.
  */
 static void keep_static(struct hbd_conf *o, struct hbd_conf *n)
 {
@@ -376,7 +381,7 @@ static void reload(struct hbd *d)
 		for (size_t i = 0; i < errs.count; i++)
 			hb_log_err("reload: %s", errs.v[i].text);
 		if (problem)
-			hb_log_err("reload: %s: %s", d->conf_path, problem);
+			hb_log_err("reload: %s", problem);
 		hb_log_err("reload failed: keeping the running configuration");
 		hb_conf_errors_free(&errs);
 		return;

@@ -28,8 +28,9 @@
  *   interval_s   heartbeat interval the host announced, seconds
  *   state        'UP', 'LATE', 'DOWN' or 'STOPPED'
  *   state_since  when it entered that state
- *   first_seen   first heartbeat ever
- *   last_seen    last heartbeat accepted
+ *   first_seen   first authenticated datagram ever
+ *   last_seen    last authenticated datagram of any type (state
+ *                timing uses heartbeats only)
  *   epoch, seq   sequence position of that heartbeat (replay window)
  *   status       overall status the host reported
  *   status_text  status as text, computed (not stored)
