@@ -111,13 +111,13 @@ static void make_htb(struct hb_htb *m)
 	m->labels[1] = (struct hb_label){hb_str_c("env"), hb_str_c("prod")};
 	m->labels[2] = (struct hb_label){hb_str_c("dc"), hb_str_c("fra1")};
 	m->n_plugins = 4;
-	m->plugins[0] = (struct hb_plugin_status){hb_str_c("load"),
+	m->plugins[0] = (struct hb_htb_plugin){hb_str_c("load"),
 		HB_STATUS_OK, hb_str_c("load average 0.42")};
-	m->plugins[1] = (struct hb_plugin_status){hb_str_c("disk"),
+	m->plugins[1] = (struct hb_htb_plugin){hb_str_c("disk"),
 		HB_STATUS_WARNING, hb_str_c("/ 91% full")};
-	m->plugins[2] = (struct hb_plugin_status){hb_str_c("memory"),
+	m->plugins[2] = (struct hb_htb_plugin){hb_str_c("memory"),
 		HB_STATUS_OK, hb_str_c("23% used")};
-	m->plugins[3] = (struct hb_plugin_status){hb_str_c("os"),
+	m->plugins[3] = (struct hb_htb_plugin){hb_str_c("os"),
 		HB_STATUS_OK, hb_str_c("")};
 }
 

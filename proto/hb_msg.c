@@ -371,7 +371,7 @@ static int get_plugins(struct hb_mpr *r, struct hb_htb *m)
 	if (n > HB_HTB_MAX_PLUGINS)
 		return HB_ELIMIT;
 	for (m->n_plugins = 0; m->n_plugins < n; m->n_plugins++) {
-		struct hb_plugin_status *p = &m->plugins[m->n_plugins];
+		struct hb_htb_plugin *p = &m->plugins[m->n_plugins];
 
 		if ((rc = get_str(r, &p->name)) < 0 ||
 		    (rc = hb_mpr_array(r, &items)) < 0)

@@ -58,7 +58,7 @@ struct hb_label {
 	struct hb_str value;
 };
 
-struct hb_plugin_status {
+struct hb_htb_plugin {
 	struct hb_str name;
 	uint8_t status; /* enum hb_status */
 	struct hb_str message;
@@ -85,7 +85,7 @@ struct hb_htb {
 	uint32_t n_labels;
 	struct hb_label labels[HB_HTB_MAX_LABELS];
 	uint32_t n_plugins;
-	struct hb_plugin_status plugins[HB_HTB_MAX_PLUGINS];
+	struct hb_htb_plugin plugins[HB_HTB_MAX_PLUGINS];
 };
 
 struct hb_ack {

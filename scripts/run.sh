@@ -1,9 +1,9 @@
 #!/bin/sh
 # The quick start's main job: installs what is missing, builds, and runs
 # hb locally: hbd on 127.0.0.1 with its SQLite database in var/, in sign
-# mode with a freshly generated key. Until hbc lands, hb-load plays a few
-# hosts (heartbeats plus Info data); the hosts table is then printed.
-# hbd keeps running; the last lines say how to stop it.
+# mode with a freshly generated key, and hbc with the built-in plugins
+# reporting this host to it. Once the host is UP, what hbd stored is
+# printed. Both keep running; the last line says how to stop them.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
@@ -41,9 +41,43 @@ until grep -q "started:" "$var/hbd.log" 2>/dev/null; do
 done
 echo "== hbd is running (pid $(cat "$var/hbd.pid")), log in var/hbd.log"
 
-echo "== 3 simulated hosts send heartbeats and Info data (hb-load)"
-"$bin/tools/hb-load" -s "127.0.0.1:$port" -k "$var/hb.key" -n 3 -c 3 \
-	-r 3 -i 10 --info --seed 42 --epoch "$(date +%s)"
+cat >"$var/hbc.yaml" <<CONF
+# Written by scripts/run.sh; see config/hbc.yaml for every key.
+servers: ["127.0.0.1:$port"]
+interval: 5s
+state_dir: $var/client
+owner: $(id -un)
+labels: {env: quickstart}
+security: sign
+key_file: $var/hb.key
+plugin_dir: $(pwd)/$bin/plugins
+plugins:
+  load: {interval: 5s}
+CONF
+if [ -f "$var/hbc.pid" ] && kill -0 "$(cat "$var/hbc.pid")" 2>/dev/null; then
+	kill "$(cat "$var/hbc.pid")"
+fi
+"$bin/hbc/hbc" -n -c "$var/hbc.yaml"
+"$bin/hbc/hbc" -f -c "$var/hbc.yaml" </dev/null >>"$var/hbc.log" 2>&1 &
+echo $! >"$var/hbc.pid"
+echo "== hbc is running (pid $(cat "$var/hbc.pid")), log in var/hbc.log"
+printf "== waiting for this host to be UP"
+tries=0
+uuid=$(cat "$var/client/host-id" 2>/dev/null || true)
+until [ -n "$uuid" ] && [ "$(sqlite3 "$var/hb.db" "SELECT count(*) FROM
+	hosts h JOIN plugin_latest p ON p.host_id = h.id WHERE h.uuid =
+	'$uuid' AND h.state = 'UP' AND p.plugin = 'os'" 2>/dev/null)" = 1 ]; do
+	uuid=$(cat "$var/client/host-id" 2>/dev/null || true)
+	tries=$((tries + 1))
+	if [ $tries -gt 150 ] || ! kill -0 "$(cat "$var/hbc.pid")" 2>/dev/null; then
+		echo; echo "the host did not come UP; hbc's log:" >&2
+		tail -20 "$var/hbc.log" >&2
+		exit 1
+	fi
+	printf .
+	sleep 0.1
+done
+echo
 sleep 1.2 # hbd writes hosts' last-seen data once a second
 
 echo "== hosts in var/hb.db"
@@ -53,12 +87,14 @@ SELECT hostname, state, uuid, address, interval_s AS interval,
            || 's ago' AS last_seen
 FROM hosts ORDER BY hostname;"
 echo
-echo "== their Info data"
+echo "== its plugin data"
 sqlite3 -header -column "$var/hb.db" "
-SELECT h.hostname, p.plugin, json_extract(p.data, '$.sysname') AS sysname,
-       json_extract(p.data, '$.release') AS release
-FROM plugin_latest p JOIN hosts h ON h.id = p.host_id ORDER BY 1;"
+SELECT h.hostname, p.plugin, p.kind,
+       CASE p.status WHEN 0 THEN 'OK' WHEN 1 THEN 'WARNING'
+            WHEN 2 THEN 'CRITICAL' ELSE 'UNKNOWN' END AS status,
+       substr(p.data, 1, 70) AS data
+FROM plugin_latest p JOIN hosts h ON h.id = p.host_id ORDER BY 1, 2;"
 echo
-echo "hbd keeps watching them: in 15 s they turn LATE, in 30 s DOWN"
-echo "(sqlite3 var/hb.db 'select hostname, state from hosts')."
-echo "Stop hbd with:  kill \$(cat var/hbd.pid)"
+echo "hbd and hbc keep running: sqlite3 var/hb.db 'select * from hosts'"
+echo "shows the host; stop hbc and it turns STOPPED (it says BYE)."
+echo "Stop both with:  kill \$(cat var/hbc.pid) \$(cat var/hbd.pid)"

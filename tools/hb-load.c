@@ -740,7 +740,7 @@ static void info_setup(void)
 	hb_digest_final(&d, htb.info_digest);
 	htb.has |= HB_HTB_HAS_DIGEST;
 	/* The protocol: the digest covers the InfoPlugins listed here. */
-	htb.plugins[htb.n_plugins++] = (struct hb_plugin_status){
+	htb.plugins[htb.n_plugins++] = (struct hb_htb_plugin){
 		hb_str_c("os"), HB_STATUS_OK, hb_str_c("")};
 }
 

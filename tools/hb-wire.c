@@ -377,9 +377,9 @@ static int build(struct convo *c, uint8_t mode, size_t max_dgram, size_t pad)
 	htb.n_labels = 1;
 	htb.labels[0] = (struct hb_label){hb_str_c("role"), hb_str_c("web")};
 	htb.n_plugins = 2;
-	htb.plugins[0] = (struct hb_plugin_status){hb_str_c("load"),
+	htb.plugins[0] = (struct hb_htb_plugin){hb_str_c("load"),
 		HB_STATUS_WARNING, hb_str_c("load average 4.2 > 4")};
-	htb.plugins[1] = (struct hb_plugin_status){hb_str_c("os"),
+	htb.plugins[1] = (struct hb_htb_plugin){hb_str_c("os"),
 		HB_STATUS_OK, hb_str_c("")};
 
 	header_init(&h, HB_HTB, mode, EX_EPOCH, 1);

@@ -125,11 +125,11 @@ static inline void t_htb_full(struct hb_htb *m)
 	m->labels[0] = (struct hb_label){hb_str_c("env"), hb_str_c("prod")};
 	m->labels[1] = (struct hb_label){hb_str_c("rack"), hb_str_c("")};
 	m->n_plugins = 3;
-	m->plugins[0] = (struct hb_plugin_status){hb_str_c("cpu"),
+	m->plugins[0] = (struct hb_htb_plugin){hb_str_c("cpu"),
 						  HB_STATUS_OK, hb_str_c("")};
-	m->plugins[1] = (struct hb_plugin_status){
+	m->plugins[1] = (struct hb_htb_plugin){
 		hb_str_c("disk"), HB_STATUS_CRITICAL, hb_str_c("/ 97% full")};
-	m->plugins[2] = (struct hb_plugin_status){
+	m->plugins[2] = (struct hb_htb_plugin){
 		hb_str_c("mem"), HB_STATUS_UNKNOWN, hb_str_c("no data")};
 }
 

@@ -330,9 +330,9 @@ static struct hb_htb *std_htb(void)
 	m.n_labels = 1;
 	m.labels[0] = (struct hb_label){hb_str_c("role"), hb_str_c("web")};
 	m.n_plugins = 2;
-	m.plugins[0] = (struct hb_plugin_status){
+	m.plugins[0] = (struct hb_htb_plugin){
 		hb_str_c("load"), HB_STATUS_WARNING, hb_str_c("4.2 > 4")};
-	m.plugins[1] = (struct hb_plugin_status){hb_str_c("os"), HB_STATUS_OK,
+	m.plugins[1] = (struct hb_htb_plugin){hb_str_c("os"), HB_STATUS_OK,
 						 hb_str_c("")};
 	return &m;
 }
@@ -737,7 +737,7 @@ static void test_request_update_ignores_unreported_info(void **state)
 	/* Reports pkgs too: the digest must cover it. */
 	m = std_htb();
 	m->n_plugins = 3;
-	m->plugins[2] = (struct hb_plugin_status){hb_str_c("pkgs"),
+	m->plugins[2] = (struct hb_htb_plugin){hb_str_c("pkgs"),
 						  HB_STATUS_OK, hb_str_c("")};
 	assert_true(htb_ok(f, &c, m).request_update);
 }
@@ -1791,7 +1791,7 @@ static void test_absent_optional_strings(void **state)
 	m.has = HB_HTB_HAS_DIGEST;
 	info_digest_os(os_v1, sizeof(os_v1), m.info_digest);
 	m.n_plugins = 1;
-	m.plugins[0] = (struct hb_plugin_status){hb_str_c("os"), HB_STATUS_OK,
+	m.plugins[0] = (struct hb_htb_plugin){hb_str_c("os"), HB_STATUS_OK,
 						 hb_str_c("")};
 	make_htb(f, &c, &d, &m);
 	deliver(f, &d, &f->addr_a); /* failed here under UBSan */
