@@ -17,6 +17,7 @@
 
 #include "hb_error.h"
 #include "hb_frame.h" /* not hb_msg.h: it clashes with hb/plugin.h */
+#include "hb_daemon.h"
 #include "hb_log.h"
 #include "hb_time.h"
 #include "hbc.h"
@@ -594,14 +595,6 @@ static void log_stats(struct hbc *h)
 		    st.failovers, st.requests_update, st.send_errors);
 }
 
-static void apply_log_levels(const struct hbc_conf *c)
-{
-	hb_log_set_level((enum hb_log_level)c->log.level);
-	for (int m = 0; m < HB_MOD_COUNT; m++)
-		if (c->log.modules[m] >= 0)
-			hb__log_levels[m] = (unsigned char)c->log.modules[m];
-}
-
 static bool reload_prepare(struct hbc *h, struct hbc_conf *nc,
 			   struct hb_key *key)
 {
@@ -650,7 +643,7 @@ static void reload(struct hbc *h)
 	}
 	free(nc.state_dir);
 	nc.state_dir = strdup(h->conf.state_dir);
-	apply_log_levels(&nc);
+	hb_log_conf_apply(&nc.log);
 	h->key = key;
 	hb_key_wipe(&key);
 	free_dests(h->dests, h->n_dests);
@@ -688,38 +681,6 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /* ---- start-up ---- */
-
-/* As hbd: detach before any thread; the parent exits with the outcome. */
-static int daemonize(int *ready_fd)
-{
-	int p[2], null;
-	char status = 1;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		hb_log_err("daemonize: %s", strerror(errno));
-		return -1;
-	}
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
-	}
-	close(p[0]);
-	setsid();
-	if (chdir("/") < 0)
-		return -1;
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
-	*ready_fd = p[1];
-	return 0;
-}
 
 static void sig(struct hbc *h, ev_signal *w, int signum)
 {
@@ -767,7 +728,7 @@ int hbc_start(struct hbc *h)
 	int ready = -1, rc = 1;
 
 	h->fd4 = h->fd6 = -1;
-	apply_log_levels(&h->conf);
+	hb_log_conf_apply(&h->conf.log);
 	signal(SIGPIPE, SIG_IGN);
 	if (!(h->doc = doc_take(&h->conf)))
 		return 1;
@@ -777,7 +738,7 @@ int hbc_start(struct hbc *h)
 		hb_log_err("%s", err);
 		return 1;
 	}
-	if (!h->foreground && daemonize(&ready) < 0)
+	if (!h->foreground && hb_daemonize(&ready) < 0)
 		return 1;
 	rc = build(h);
 	if (rc == 0)
@@ -786,13 +747,7 @@ int hbc_start(struct hbc *h)
 			    HB_PACKAGE_VERSION, h->id.host_uuid, h->hostname,
 			    h->id.epoch, hb_mode_name((uint8_t)h->conf.security),
 			    h->n_dests, h->n_plugins);
-	if (ready >= 0) {
-		char status = rc ? 1 : 0;
-
-		if (write(ready, &status, 1) != 1)
-			hb_log_warn("could not report start-up to the parent");
-		close(ready);
-	}
+	hb_daemon_ready(ready, rc);
 	return rc;
 }
 

@@ -14,12 +14,9 @@
 
 #define C(f) offsetof(struct hbc_conf, f)
 #define S(f) offsetof(struct hbc_server, f)
-#define L(f) offsetof(struct hbc_log_conf, f)
 #define P(f) offsetof(struct hbc_plugin_conf, f)
 
 static const char *const modes[] = {"none", "sign", "encrypt", NULL};
-static const char *const levels[] = {"error", "warning", "info", "debug",
-				     NULL};
 
 int hbc_parse_hostport(const char *s, char **host, int64_t *port)
 {
@@ -155,64 +152,12 @@ static int parse_labels(const struct hb_conf_node *n, void *field,
 	return rc;
 }
 
-/* "modules: {client: debug}": per-module log levels, as in hbd. */
-static int parse_modules(const struct hb_conf_node *n, void *field,
-			 struct hb_conf_errors *e)
-{
-	int *lv = field;
-	int rc = 0;
-
-	for (int m = 0; m < HB_MOD_COUNT; m++)
-		lv[m] = -1;
-	if (hb_conf_node_kind(n) == HB_CONF_NULL ||
-	    (hb_conf_node_kind(n) == HB_CONF_SCALAR &&
-	     strcmp(hb_conf_node_text(n), "none") == 0))
-		return 0;
-	if (hb_conf_node_kind(n) != HB_CONF_MAPPING) {
-		hb_conf_errorf(e, n, "expected a mapping of module: level");
-		return HB_ESYNTAX;
-	}
-	for (size_t i = 0; i < hb_conf_node_count(n); i++) {
-		const char *mod = hb_conf_node_text(hb_conf_node_key(n, i));
-		const char *lvl = hb_conf_node_text(hb_conf_node_at(n, i));
-		enum hb_log_level l;
-		int m = 0;
-
-		while (m < HB_MOD_COUNT && strcmp(mod, hb_log_module_names[m]))
-			m++;
-		if (m == HB_MOD_COUNT) {
-			hb_conf_errorf(e, hb_conf_node_key(n, i),
-				       "unknown module (expected core, conf, "
-				       "net, ingest, state, store, hooks, "
-				       "plugin, client)");
-			rc = HB_ESYNTAX;
-		} else if (!lvl || hb_log_level_parse(lvl, &l) < 0) {
-			hb_conf_errorf(e, hb_conf_node_at(n, i),
-				       "expected a level: error, warning, "
-				       "info or debug");
-			rc = HB_ESYNTAX;
-		} else {
-			lv[m] = (int)l;
-		}
-	}
-	return rc;
-}
-
 static const struct hb_conf_key server_keys[] = {
 	{.name = "host", .type = HB_CONF_STRING, .offset = S(host),
 	 .flags = HB_CONF_REQUIRED,
 	 .help = "Collector name or address (IPv4 or IPv6)."},
 	{.name = "port", .type = HB_CONF_INT, .offset = S(port), .def = "7781",
 	 .min = 1, .max = 65535, .help = "Collector UDP port."},
-	HB_CONF_END,
-};
-
-static const struct hb_conf_key log_keys[] = {
-	{.name = "level", .type = HB_CONF_ENUM, .offset = L(level),
-	 .def = "info", .enums = levels, .help = "Level of every module."},
-	{.name = "modules", .type = HB_CONF_CUSTOM, .offset = L(modules),
-	 .sub_size = sizeof(int) * HB_MOD_COUNT, .parse = parse_modules,
-	 .def = "none", .help = "Per-module levels: {client: debug}."},
 	HB_CONF_END,
 };
 
@@ -283,7 +228,7 @@ const struct hb_conf_key hbc_conf_table[] = {
 	 .max = HB_FRAME_MAX,
 	 .help = "Largest datagram sent; larger plugin data is fragmented."},
 	{.name = "log", .type = HB_CONF_SECTION, .offset = C(log),
-	 .sub = log_keys, .help = "Log levels."},
+	 .sub = hb_log_conf_keys, .help = "Log levels."},
 	{.name = "plugins", .type = HB_CONF_NODE, .offset = C(plugins),
 	 .help = "Plugin name -> section: enabled, interval, timeout, "
 		 "isolate, and the plugin's own keys."},

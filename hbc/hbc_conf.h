@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "hb_conf.h"
-#include "hb_log.h"
+#include "hb_log_conf.h"
 
 #define HBC_DEFAULT_CONFIG "/etc/hb/hbc.yaml"
 #define HBC_DEFAULT_STATE_DIR "/var/lib/hb/client"
@@ -35,11 +35,6 @@ struct hbc_server {
 struct hbc_labels {
 	size_t n;
 	char **keys, **values;
-};
-
-struct hbc_log_conf {
-	int level;                 /* enum hb_log_level */
-	int modules[HB_MOD_COUNT]; /* -1: level */
 };
 
 /* One entry of `plugins:`, its common keys applied. */
@@ -67,7 +62,7 @@ struct hbc_conf {
 	uint64_t spool;
 	uint64_t retransmit_ms;
 	uint64_t max_datagram;
-	struct hbc_log_conf log;
+	struct hb_log_conf log;
 	const struct hb_conf_node *plugins; /* raw: use plugin[] */
 	/* Filled by hbc_conf_load() from `plugins`. */
 	struct hbc_plugin_conf *plugin;

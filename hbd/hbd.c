@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "hb_error.h"
+#include "hb_daemon.h"
 #include "hb_log.h"
 #include "hb_time.h"
 #include "hbd.h"
@@ -59,14 +60,6 @@ int hbd_check_keys(struct hbd *d)
 
 	hb_keyring_free(kr);
 	return kr ? 0 : HB_ESYNTAX;
-}
-
-static void apply_log_levels(const struct hbd_conf *c)
-{
-	hb_log_set_level((enum hb_log_level)c->log.level);
-	for (int m = 0; m < HB_MOD_COUNT; m++)
-		if (c->log.modules[m] >= 0)
-			hb__log_levels[m] = (unsigned char)c->log.modules[m];
 }
 
 static void state_opts_of(const struct hbd_conf *c, struct state_opts *o)
@@ -409,7 +402,7 @@ static void reload(struct hbd *d)
 	ingest_opts_of(&nc, &d->in.opts);
 	state_opts_of(&nc, &so);
 	state_set_opts(&d->sm, &so);
-	apply_log_levels(&nc);
+	hb_log_conf_apply(&nc.log);
 	hbd_conf_free(&d->conf);
 	d->conf = nc;
 	hb_log_info("reloaded %s: %zu keys", d->conf_path,
@@ -576,42 +569,6 @@ static int drop_privileges(const struct hbd_conf *c)
 }
 
 /*
- * Detaches before any thread exists (fork keeps only the caller). The
- * parent waits until the child reports that start-up finished, so an
- * init system sees the real outcome in the exit status.
- */
-static int daemonize(int *ready_fd)
-{
-	int p[2], null;
-	char status = 1;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
-		hb_log_err("daemonize: %s", strerror(errno));
-		return -1;
-	}
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
-	}
-	close(p[0]);
-	setsid();
-	if (chdir("/") < 0)
-		return -1;
-	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2)
-			close(null);
-	}
-	*ready_fd = p[1];
-	return 0;
-}
-
-/*
  * The pid file's directory is created when missing (as /run/hb), and
  * handed to `user`: hbd must be able to remove the file after dropping
  * privileges. A directory that exists is left as it is.
@@ -733,11 +690,11 @@ int hbd_start(struct hbd *d)
 	struct state_opts so;
 	int ready = -1, rc;
 
-	apply_log_levels(&d->conf);
+	hb_log_conf_apply(&d->conf.log);
 	signal(SIGPIPE, SIG_IGN);
 	if (!(d->keys = load_keys(&d->conf)) || bind_all(d))
 		return 1;
-	if (!d->foreground && daemonize(&ready) < 0)
+	if (!d->foreground && hb_daemonize(&ready) < 0)
 		return 1;
 	if (!(d->loop = ev_default_loop(EVFLAG_AUTO)) ||
 	    !(d->hosts = hosts_new()))
@@ -761,13 +718,7 @@ int hbd_start(struct hbd *d)
 			    hb_mode_name((uint8_t)d->conf.security),
 			    hb_keyring_count(d->keys), d->server_epoch);
 	}
-	if (ready >= 0) {
-		char status = rc ? 1 : 0;
-
-		if (write(ready, &status, 1) != 1)
-			hb_log_warn("could not report start-up to the parent");
-		close(ready);
-	}
+	hb_daemon_ready(ready, rc);
 	return rc;
 }
 

@@ -16,8 +16,6 @@
 #define H(f) offsetof(struct hbd_hook_conf, f)
 
 static const char *const modes[] = {"none", "sign", "encrypt", NULL};
-static const char *const levels[] = {"error", "warning", "info", "debug",
-				     NULL};
 
 /* "on: [DOWN, UP]": state names into a bit set. */
 static int parse_states(const struct hb_conf_node *n, void *field,
@@ -46,50 +44,6 @@ static int parse_states(const struct hb_conf_node *n, void *field,
 			continue;
 		}
 		*bits |= 1u << s;
-	}
-	return rc;
-}
-
-/* "modules: {store: debug}": per-module log levels. */
-static int parse_modules(const struct hb_conf_node *n, void *field,
-			 struct hb_conf_errors *e)
-{
-	int *lv = field;
-	int rc = 0;
-
-	for (int m = 0; m < HB_MOD_COUNT; m++)
-		lv[m] = -1;
-	/* The default, "none": every module at the general level. */
-	if (hb_conf_node_kind(n) == HB_CONF_NULL ||
-	    (hb_conf_node_kind(n) == HB_CONF_SCALAR &&
-	     strcmp(hb_conf_node_text(n), "none") == 0))
-		return 0;
-	if (hb_conf_node_kind(n) != HB_CONF_MAPPING) {
-		hb_conf_errorf(e, n, "expected a mapping of module: level");
-		return HB_ESYNTAX;
-	}
-	for (size_t i = 0; i < hb_conf_node_count(n); i++) {
-		const char *mod = hb_conf_node_text(hb_conf_node_key(n, i));
-		const char *lvl = hb_conf_node_text(hb_conf_node_at(n, i));
-		enum hb_log_level l;
-		int m = 0;
-
-		while (m < HB_MOD_COUNT && strcmp(mod, hb_log_module_names[m]))
-			m++;
-		if (m == HB_MOD_COUNT) {
-			hb_conf_errorf(e, hb_conf_node_key(n, i),
-				       "unknown module (expected core, conf, "
-				       "net, ingest, state, store, hooks, "
-				       "plugin, client)");
-			rc = HB_ESYNTAX;
-		} else if (!lvl || hb_log_level_parse(lvl, &l) < 0) {
-			hb_conf_errorf(e, hb_conf_node_at(n, i),
-				       "expected a level: error, warning, "
-				       "info or debug");
-			rc = HB_ESYNTAX;
-		} else {
-			lv[m] = (int)l;
-		}
 	}
 	return rc;
 }
@@ -158,7 +112,6 @@ static const struct hb_conf_key hook_keys[] = {
 #define R(f) offsetof(struct hbd_reasm_conf, f)
 #define S(f) offsetof(struct hbd_store_conf, f)
 #define K(f) offsetof(struct hbd_hooks_conf, f)
-#define L(f) offsetof(struct hbd_log_conf, f)
 
 static const struct hb_conf_key reassembly_keys[] = {
 	{.name = "max_message", .type = HB_CONF_SIZE, .offset = R(max_message),
@@ -218,15 +171,6 @@ static const struct hb_conf_key hooks_keys[] = {
 	HB_CONF_END,
 };
 
-static const struct hb_conf_key log_keys[] = {
-	{.name = "level", .type = HB_CONF_ENUM, .offset = L(level),
-	 .def = "info", .enums = levels, .help = "Level of every module."},
-	{.name = "modules", .type = HB_CONF_CUSTOM, .offset = L(modules),
-	 .sub_size = sizeof(int) * HB_MOD_COUNT, .parse = parse_modules,
-	 .def = "none", .help = "Per-module levels: {store: debug}."},
-	HB_CONF_END,
-};
-
 const struct hb_conf_key hbd_conf_table[] = {
 	{.name = "listen", .type = HB_CONF_STRLIST, .offset = C(listen),
 	 .def = "0.0.0.0", .help = "Addresses to receive on; add \"::\" for IPv6."},
@@ -277,7 +221,7 @@ const struct hb_conf_key hbd_conf_table[] = {
 	{.name = "hooks", .type = HB_CONF_SECTION, .offset = C(hooks),
 	 .sub = hooks_keys, .help = "Commands run on state changes."},
 	{.name = "log", .type = HB_CONF_SECTION, .offset = C(log),
-	 .sub = log_keys, .help = "Log levels."},
+	 .sub = hb_log_conf_keys, .help = "Log levels."},
 	{.name = "user", .type = HB_CONF_STRING, .offset = C(user),
 	 .help = "Started as root, switch to this user after binding."},
 	{.name = "pid_file", .type = HB_CONF_STRING, .offset = C(pid_file),

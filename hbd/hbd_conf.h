@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "hb_conf.h"
-#include "hb_log.h"
+#include "hb_log_conf.h"
 
 #define HBD_DEFAULT_CONFIG "/etc/hb/hbd.yaml"
 #define HBD_DEFAULT_DB "/var/lib/hb/hb.db"
@@ -37,11 +37,6 @@ struct hbd_hooks_conf {
 	struct hb_conf_array commands; /* struct hbd_hook_conf */
 };
 
-struct hbd_log_conf {
-	int level;                 /* enum hb_log_level */
-	int modules[HB_MOD_COUNT]; /* -1: level */
-};
-
 struct hbd_conf {
 	struct hb_conf_strv listen;
 	int64_t port;
@@ -59,7 +54,7 @@ struct hbd_conf {
 	struct hbd_reasm_conf reassembly;
 	struct hbd_store_conf store;
 	struct hbd_hooks_conf hooks;
-	struct hbd_log_conf log;
+	struct hb_log_conf log;
 	char *user;
 	char *pid_file;
 };
