@@ -19,6 +19,7 @@
 
 #include "hb_conf.h"
 #include "hb_error.h"
+#include "hb_sbuf.h"
 
 #define VALUE_SHOWN 40 /* bytes of a value quoted in a message */
 #define KEY_SHOWN 64   /* bytes of one key in a path */
@@ -46,78 +47,19 @@ struct hb_conf_doc {
 
 /* --- messages ---------------------------------------------------------- */
 
-/* A bounded string builder: output is truncated, never overflows. */
-struct sbuf {
-	char *p;
-	size_t cap, len;
-};
-
-#define SBUF(arr) {arr, sizeof(arr), 0}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!b->cap)
-		return;
-	b->p[b->len] = '\0';
-	if (b->len + 1 >= b->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n < b->cap - b->len ? (size_t)n
-						       : b->cap - b->len - 1;
-}
-
-/*
- * Appends s[0..len) with control characters (and, when quoting, quotes
- * and backslashes) escaped, cut after max bytes at a UTF-8 character
- * boundary: values in messages stay short and printable.
- */
-static void sb_text(struct sbuf *b, const char *s, size_t len, size_t max,
-		    bool quote)
-{
-	bool cut = len > max;
-
-	if (cut) {
-		len = max;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-			len--;
-	}
-	if (quote)
-		sb_printf(b, "\"");
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			sb_printf(b, "\\x%02x", ch);
-		else if (quote && (ch == '"' || ch == '\\'))
-			sb_printf(b, "\\%c", ch);
-		else
-			sb_printf(b, "%c", ch);
-	}
-	sb_printf(b, "%s%s", cut ? "..." : "", quote ? "\"" : "");
-}
-
 /* What a node is, for "found %s": a kind, or a scalar's quoted text. */
-static void sb_what(struct sbuf *b, const struct hb_conf_node *n)
+static void sb_what(struct hb_sbuf *b, const struct hb_conf_node *n)
 {
 	switch (n->kind) {
-	case HB_CONF_MAPPING: sb_printf(b, "a mapping"); break;
-	case HB_CONF_SEQUENCE: sb_printf(b, "a sequence"); break;
-	case HB_CONF_NULL: sb_printf(b, "no value"); break;
-	default: sb_text(b, n->text, n->len, VALUE_SHOWN, true);
+	case HB_CONF_MAPPING: hb_sbuf_printf(b, "a mapping"); break;
+	case HB_CONF_SEQUENCE: hb_sbuf_printf(b, "a sequence"); break;
+	case HB_CONF_NULL: hb_sbuf_printf(b, "no value"); break;
+	default: hb_sbuf_text(b, n->text, n->len, VALUE_SHOWN, true);
 	}
 }
 
 /* "listen.tls.cert", "servers[1].port": keys and indexes up to the root. */
-static void sb_path(struct sbuf *b, const struct hb_conf_node *n)
+static void sb_path(struct hb_sbuf *b, const struct hb_conf_node *n)
 {
 	const struct hb_conf_node *seg[PATH_SEGS];
 	size_t ns = 0;
@@ -126,17 +68,17 @@ static void sb_path(struct sbuf *b, const struct hb_conf_node *n)
 	for (; n && n->parent && ns < PATH_SEGS; n = n->parent)
 		seg[ns++] = n;
 	if (n && n->parent) {
-		sb_printf(b, "...");
+		hb_sbuf_printf(b, "...");
 		first = false;
 	}
 	while (ns--) {
 		const struct hb_conf_node *s = seg[ns];
 
 		if (s->parent->kind == HB_CONF_SEQUENCE) {
-			sb_printf(b, "[%zu]", s->index);
+			hb_sbuf_printf(b, "[%zu]", s->index);
 		} else if (s->name) {
-			sb_printf(b, "%s", first ? "" : ".");
-			sb_text(b, s->name, strlen(s->name), KEY_SHOWN, false);
+			hb_sbuf_printf(b, "%s", first ? "" : ".");
+			hb_sbuf_text(b, s->name, strlen(s->name), KEY_SHOWN, false);
 		}
 		first = false;
 	}
@@ -151,7 +93,7 @@ static void vreport(struct hb_conf_errors *e, const struct hb_conf_node *n,
 		    const char *key, const char *fmt, va_list ap)
 {
 	char head[512];
-	struct sbuf b = SBUF(head);
+	struct hb_sbuf b = HB_SBUF(head);
 	struct hb_conf_error *v;
 	char *msg, *text;
 	size_t at;
@@ -163,17 +105,17 @@ static void vreport(struct hb_conf_errors *e, const struct hb_conf_node *n,
 		return;
 	}
 	if (n->doc)
-		sb_printf(&b, "%s:", n->doc->name);
+		hb_sbuf_printf(&b, "%s:", n->doc->name);
 	if (n->line)
-		sb_printf(&b, "%u:%u:", n->line, n->col);
-	sb_printf(&b, "%s", b.len ? " " : "");
+		hb_sbuf_printf(&b, "%u:%u:", n->line, n->col);
+	hb_sbuf_printf(&b, "%s", b.len ? " " : "");
 	at = b.len;
 	sb_path(&b, n);
 	if (key)
-		sb_printf(&b, "%s%s", b.len > at ? "." : "", key);
-	sb_printf(&b, "%s", b.len > at ? ": " : "");
+		hb_sbuf_printf(&b, "%s%s", b.len > at ? "." : "", key);
+	hb_sbuf_printf(&b, "%s", b.len > at ? ": " : "");
 	if (n->is_default)
-		sb_printf(&b, "default: ");
+		hb_sbuf_printf(&b, "default: ");
 	if (vasprintf(&msg, fmt, ap) < 0) {
 		e->dropped++;
 		return;
@@ -342,7 +284,7 @@ static int check_mapping(struct builder *b, struct hb_conf_node *m)
 		return HB_ENOMEM;
 	for (size_t i = 0; i < m->nkids; i += 2) {
 		struct hb_conf_node *k = m->kids[i];
-		struct sbuf w = SBUF(what);
+		struct hb_sbuf w = HB_SBUF(what);
 
 		if (k->text) {
 			keys[n++] = k;
@@ -537,7 +479,7 @@ static int set_scalar(struct ctx *c, const struct hb_conf_key *k,
 		      const struct hb_conf_node *n, void *f)
 {
 	char exp[512], msg[1024], val[128];
-	struct sbuf vb = SBUF(val);
+	struct hb_sbuf vb = HB_SBUF(val);
 	int rc;
 
 	hb_conf_expected(k, exp, sizeof(exp));
@@ -691,7 +633,7 @@ static int unknown_keys(struct ctx *c, const struct hb_conf_node *map,
 			const struct hb_conf_key *const *tables)
 {
 	char names[512];
-	struct sbuf b = SBUF(names);
+	struct hb_sbuf b = HB_SBUF(names);
 	bool listed = false;
 	int rc = 0;
 
@@ -705,7 +647,7 @@ static int unknown_keys(struct ctx *c, const struct hb_conf_node *map,
 		for (const struct hb_conf_key *const *t = tables;
 		     !listed && *t; t++)
 			for (const struct hb_conf_key *k = *t; k->name; k++)
-				sb_printf(&b, "%s%s", b.len ? ", " : "one of: ",
+				hb_sbuf_printf(&b, "%s%s", b.len ? ", " : "one of: ",
 					  k->name);
 		listed = true;
 		rc = fail(c, key, NULL, "unknown key (expected %s)",
@@ -719,7 +661,7 @@ static int apply_map(struct ctx *c, const struct hb_conf_node *map,
 {
 	const struct hb_conf_key *const tables[] = {t, NULL};
 	char what[128];
-	struct sbuf w = SBUF(what);
+	struct hb_sbuf w = HB_SBUF(what);
 	int rc = 0;
 
 	if (map->kind != HB_CONF_MAPPING && map->kind != HB_CONF_NULL) {

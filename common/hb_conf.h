@@ -289,6 +289,15 @@ int hb_conf_parse_size(const char *s, uint64_t *bytes);
 int hb_conf_value_parse(const struct hb_conf_key *k, const char *text,
 			void *field, char *msg, size_t cap);
 
+/*
+ * Makes a relative *path absolute against the directory the program was
+ * in when this was first called (call it during start-up, before a
+ * daemon moves to /): relative paths in a configuration keep meaning the
+ * same, also on reload. NULL and absolute paths are left alone. Returns 0
+ * or HB_ENOMEM.
+ */
+int hb_conf_abs_path(char **path);
+
 /* Writes what key k accepts ("an integer 1..65535") into buf[0..cap). */
 void hb_conf_expected(const struct hb_conf_key *k, char *buf, size_t cap);
 

@@ -11,70 +11,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hb_conf.h"
 #include "hb_error.h"
+#include "hb_sbuf.h"
 
 #define VALUE_SHOWN 40 /* bytes of a value quoted in a message */
-
-/* A bounded string builder: output is truncated, never overflows. */
-struct sbuf {
-	char *p;
-	size_t cap, len;
-};
-
-#define SBUF(arr) {arr, sizeof(arr), 0}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (!b->cap)
-		return;
-	b->p[b->len] = '\0';
-	if (b->len + 1 >= b->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n < b->cap - b->len ? (size_t)n
-						       : b->cap - b->len - 1;
-}
-
-/*
- * Appends s[0..len) with control characters (and, when quoting, quotes
- * and backslashes) escaped, cut after max bytes at a UTF-8 character
- * boundary: values in messages stay short and printable.
- */
-static void sb_text(struct sbuf *b, const char *s, size_t len, size_t max,
-		    bool quote)
-{
-	bool cut = len > max;
-
-	if (cut) {
-		len = max;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-			len--;
-	}
-	if (quote)
-		sb_printf(b, "\"");
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			sb_printf(b, "\\x%02x", ch);
-		else if (quote && (ch == '"' || ch == '\\'))
-			sb_printf(b, "\\%c", ch);
-		else
-			sb_printf(b, "%c", ch);
-	}
-	sb_printf(b, "%s%s", cut ? "..." : "", quote ? "\"" : "");
-}
 
 struct unit {
 	const char *name;
@@ -160,15 +103,15 @@ int hb_conf_parse_size(const char *s, uint64_t *bytes)
 	return parse_scaled(s, size_units, 1, bytes);
 }
 
-static void sb_scaled(struct sbuf *b, uint64_t v, const struct unit *u)
+static void sb_scaled(struct hb_sbuf *b, uint64_t v, const struct unit *u)
 {
 	for (; v && u->name; u++) {
 		if (v % u->mult == 0) {
-			sb_printf(b, "%" PRIu64 "%s", v / u->mult, u->name);
+			hb_sbuf_printf(b, "%" PRIu64 "%s", v / u->mult, u->name);
 			return;
 		}
 	}
-	sb_printf(b, "%" PRIu64, v);
+	hb_sbuf_printf(b, "%" PRIu64, v);
 }
 
 /* A digit's value in bases up to 16; 16 for anything else. */
@@ -259,44 +202,44 @@ static int parse_bool(const char *s, bool *out)
 	return HB_ESYNTAX;
 }
 
-static void sb_bound(struct sbuf *b, const struct hb_conf_key *k, int64_t v)
+static void sb_bound(struct hb_sbuf *b, const struct hb_conf_key *k, int64_t v)
 {
 	if (k->type == HB_CONF_DURATION)
 		sb_scaled(b, (uint64_t)v, dur_units);
 	else if (k->type == HB_CONF_SIZE)
 		sb_scaled(b, (uint64_t)v, size_units);
 	else
-		sb_printf(b, "%" PRId64, v);
+		hb_sbuf_printf(b, "%" PRId64, v);
 }
 
-static void sb_range(struct sbuf *b, const struct hb_conf_key *k)
+static void sb_range(struct hb_sbuf *b, const struct hb_conf_key *k)
 {
 	if (k->type == HB_CONF_DOUBLE) {
 		if (k->dmin == 0 && k->dmax == 0)
 			return;
 		if (k->dmax == HUGE_VAL)
-			sb_printf(b, " >= %g", k->dmin);
+			hb_sbuf_printf(b, " >= %g", k->dmin);
 		else if (k->dmin == -HUGE_VAL)
-			sb_printf(b, " <= %g", k->dmax);
+			hb_sbuf_printf(b, " <= %g", k->dmax);
 		else
-			sb_printf(b, " %g..%g", k->dmin, k->dmax);
+			hb_sbuf_printf(b, " %g..%g", k->dmin, k->dmax);
 		return;
 	}
 	if (k->min == 0 && k->max == 0)
 		return;
-	sb_printf(b, " %s", k->max == INT64_MAX   ? ">= "
+	hb_sbuf_printf(b, " %s", k->max == INT64_MAX   ? ">= "
 			    : k->min == INT64_MIN ? "<= "
 						  : "");
 	if (k->max == INT64_MAX || k->min != INT64_MIN)
 		sb_bound(b, k, k->min);
 	if (k->max != INT64_MAX && k->min != INT64_MIN)
-		sb_printf(b, "..");
+		hb_sbuf_printf(b, "..");
 	if (k->max != INT64_MAX)
 		sb_bound(b, k, k->max);
 }
 
 /* The "(expected ...)" of a key: what it accepts, with its bounds. */
-static void sb_expected(struct sbuf *b, const struct hb_conf_key *k)
+static void sb_expected(struct hb_sbuf *b, const struct hb_conf_key *k)
 {
 	static const char *const what[HB_CONF_CUSTOM + 1] = {
 		[HB_CONF_STRING] = "a string",
@@ -313,12 +256,12 @@ static void sb_expected(struct sbuf *b, const struct hb_conf_key *k)
 		[HB_CONF_CUSTOM] = "a value",
 	};
 
-	sb_printf(b, "%s", what[k->type]);
+	hb_sbuf_printf(b, "%s", what[k->type]);
 	if (k->type == HB_CONF_ENUM)
 		for (size_t i = 0; k->enums[i]; i++)
-			sb_printf(b, "%s %s", i ? "," : "", k->enums[i]);
+			hb_sbuf_printf(b, "%s %s", i ? "," : "", k->enums[i]);
 	if (k->type == HB_CONF_LIST && k->parse)
-		sb_printf(b, " or scalars");
+		hb_sbuf_printf(b, " or scalars");
 	sb_range(b, k);
 }
 
@@ -381,7 +324,7 @@ static int parse_value(const struct hb_conf_key *k, const char *s, void *f)
 
 void hb_conf_expected(const struct hb_conf_key *k, char *buf, size_t cap)
 {
-	struct sbuf b = {buf, cap, 0};
+	struct hb_sbuf b = {buf, cap, 0};
 
 	sb_expected(&b, k);
 }
@@ -407,7 +350,7 @@ int hb_conf_value_parse(const struct hb_conf_key *k, const char *text,
 				 "(powers of 1024) or KB, MB, GB, TB (powers "
 				 "of 1000)",
 	};
-	struct sbuf b = {msg, cap, 0};
+	struct hb_sbuf b = {msg, cap, 0};
 	char *s;
 	int rc;
 
@@ -421,20 +364,20 @@ int hb_conf_value_parse(const struct hb_conf_key *k, const char *text,
 	if (!rc || rc == HB_EINVAL)
 		return rc;
 	if (rc == HB_ETOOBIG || rc == HB_ETRUNC) {
-		sb_text(&b, text, strlen(text), VALUE_SHOWN, false);
+		hb_sbuf_text(&b, text, strlen(text), VALUE_SHOWN, false);
 		if (rc == HB_ETOOBIG)
-			sb_printf(&b, " is out of range (expected ");
+			hb_sbuf_printf(&b, " is out of range (expected ");
 		else
-			sb_printf(&b, " is not a whole number of %s (expected ",
+			hb_sbuf_printf(&b, " is not a whole number of %s (expected ",
 				  unit[k->type]);
 		sb_expected(&b, k);
-		sb_printf(&b, ")");
+		hb_sbuf_printf(&b, ")");
 		return HB_ESYNTAX;
 	}
-	sb_text(&b, text, strlen(text), VALUE_SHOWN, true);
-	sb_printf(&b, " is not %s (expected ", noun[k->type]);
+	hb_sbuf_text(&b, text, strlen(text), VALUE_SHOWN, true);
+	hb_sbuf_printf(&b, " is not %s (expected ", noun[k->type]);
 	sb_expected(&b, k);
-	sb_printf(&b, "%s)", hint[k->type] ? hint[k->type] : "");
+	hb_sbuf_printf(&b, "%s)", hint[k->type] ? hint[k->type] : "");
 	return HB_ESYNTAX;
 }
 
@@ -443,7 +386,7 @@ static void describe(const struct hb_conf_key *t, const char *prefix,
 {
 	for (const struct hb_conf_key *k = t; k->name; k++) {
 		char exp[512], path[256];
-		struct sbuf b = SBUF(exp);
+		struct hb_sbuf b = HB_SBUF(exp);
 
 		sb_expected(&b, k);
 		fprintf(f, "%s%s: %s", prefix, k->name, exp);
@@ -464,4 +407,20 @@ static void describe(const struct hb_conf_key *t, const char *prefix,
 void hb_conf_describe(const struct hb_conf_key *table, FILE *f)
 {
 	describe(table, "", f);
+}
+
+int hb_conf_abs_path(char **path)
+{
+	static char base[4096];
+	char *abs;
+
+	if (!base[0] && !getcwd(base, sizeof(base)))
+		strcpy(base, "/");
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (asprintf(&abs, "%s/%s", base, *path) < 0)
+		return HB_ENOMEM;
+	free(*path);
+	*path = abs;
+	return 0;
 }

@@ -321,31 +321,14 @@ static const char *cross_check(const struct hbc_conf *c)
 	return NULL;
 }
 
-/* Relative paths are relative to where hbc was started (as in hbd). */
-static int absolute(char **path)
-{
-	static char base[4096];
-	char *abs;
-
-	if (!base[0] && !getcwd(base, sizeof(base)))
-		strcpy(base, "/");
-	if (!*path || (*path)[0] == '/')
-		return 0;
-	if (asprintf(&abs, "%s/%s", base, *path) < 0)
-		return HB_ENOMEM;
-	free(*path);
-	*path = abs;
-	return 0;
-}
-
 static int finish(struct hbc_conf *c, int rc, struct hb_conf_errors *errs,
 		  const char **problem)
 {
 	*problem = NULL;
 	if (rc == 0)
 		rc = load_plugins(c, errs);
-	if (rc == 0 && (default_server(c) || absolute(&c->state_dir) ||
-			absolute(&c->key_file) || absolute(&c->plugin_dir)))
+	if (rc == 0 && (default_server(c) || hb_conf_abs_path(&c->state_dir) ||
+			hb_conf_abs_path(&c->key_file) || hb_conf_abs_path(&c->plugin_dir)))
 		rc = HB_ENOMEM;
 	if (rc == 0 && (*problem = cross_check(c)))
 		rc = HB_ESYNTAX;

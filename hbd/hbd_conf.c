@@ -280,35 +280,15 @@ static const char *cross_check(const struct hbd_conf *c, const char *path)
 	return out;
 }
 
-/*
- * Relative paths are relative to where hbd was started, also after it
- * moved to / as a daemon and on every reload: the first load notes it.
- */
-static int absolute(char **path)
-{
-	static char base[4096];
-	char *abs;
-
-	if (!base[0] && !getcwd(base, sizeof(base)))
-		strcpy(base, "/");
-	if (!*path || (*path)[0] == '/')
-		return 0;
-	if (asprintf(&abs, "%s/%s", base, *path) < 0)
-		return HB_ENOMEM;
-	free(*path);
-	*path = abs;
-	return 0;
-}
-
 int hbd_conf_load(const char *path, struct hbd_conf *c,
 		  struct hb_conf_errors *errs, const char **problem)
 {
 	int rc = hb_conf_load_file(path, hbd_conf_table, c, NULL, errs);
 
 	*problem = NULL;
-	if (rc == 0 && (absolute(&c->database) || absolute(&c->key_file) ||
-			absolute(&c->host_keys_file) ||
-			absolute(&c->pid_file)))
+	if (rc == 0 && (hb_conf_abs_path(&c->database) || hb_conf_abs_path(&c->key_file) ||
+			hb_conf_abs_path(&c->host_keys_file) ||
+			hb_conf_abs_path(&c->pid_file)))
 		rc = HB_ENOMEM;
 	if (rc == 0 && (*problem = cross_check(c, path)))
 		rc = HB_ESYNTAX;
