@@ -82,6 +82,7 @@ struct result {
 	int depth;                   /* containers open, root included */
 	size_t size;                 /* packed size so far */
 	int status;
+	bool status_set; /* the plugin called vstatus */
 	char message[256];
 	char err[128]; /* the first builder error, "" if none */
 };
@@ -333,6 +334,7 @@ vstatus(struct hb_plugin_result *pub, int status, const char *fmt,
 	if (status < HB_PLUGIN_OK || status > HB_PLUGIN_UNKNOWN)
 		status = HB_PLUGIN_UNKNOWN;
 	r->status = status;
+	r->status_set = true;
 	r->message[0] = '\0';
 	if (fmt && vsnprintf(r->message, sizeof(r->message), fmt, ap) >=
 			   (int)sizeof(r->message))
@@ -721,7 +723,9 @@ int plugin_host_collect(struct plugin_host *p, struct plugin_sample *s)
 		snprintf(s->message, sizeof(s->message), "%s", r.err);
 		hb_log_debug("plugin %s: data refused: %s", p->name, r.err);
 	} else if (rc < 0) {
-		s->status = HB_PLUGIN_UNKNOWN;
+		/* plugin.h: UNKNOWN unless the plugin set a status. */
+		s->status = r.status_set ? (uint8_t)r.status
+					 : HB_PLUGIN_UNKNOWN;
 		if (r.message[0])
 			memcpy(s->message, r.message, sizeof(s->message));
 		else

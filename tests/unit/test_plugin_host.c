@@ -720,9 +720,18 @@ static void test_status_long(void **state)
 static void test_collect_fails(void **state)
 {
 	SCRIPT_FAILS("collect failed: -3", "int a 1", "return -3");
-	/* The plugin's own message is kept; its status is not. */
-	SCRIPT_FAILS("no such device", "status 1 no such device",
-		     "return -19");
+	/* A failed collection has no data; the plugin's own status and
+	 * message are kept (plugin.h: UNKNOWN unless set). */
+	{
+		const char *ops[] = {"status 2 no such device", "return -19",
+				     NULL};
+		struct plugin_sample s = script(ops);
+
+		assert_int_equal(s.status, HB_PLUGIN_CRITICAL);
+		assert_string_equal(s.message, "no such device");
+		assert_null(s.data);
+		plugin_sample_free(&s);
+	}
 	/* A positive return is success. */
 	SCRIPT_JSON("{\"a\":1}", "int a 1", "return 2");
 }
