@@ -303,6 +303,17 @@ static void remove_plugin(struct hbc *h, size_t i, const char *why)
 	h->plugins[i] = h->plugins[--h->n_plugins];
 }
 
+/* Index of the loaded plugin whose name sorts last. */
+static size_t last_by_name(const struct hbc *h)
+{
+	size_t last = 0;
+
+	for (size_t i = 1; i < h->n_plugins; i++)
+		if (strcmp(h->plugins[i]->stem, h->plugins[last]->stem) > 0)
+			last = i;
+	return last;
+}
+
 /* The common keys of a plugin without a section: the table's defaults. */
 static void plugin_conf_of(const struct hbc_plugin_conf *pc,
 			   struct hbc_plugin_conf *out)
@@ -530,12 +541,18 @@ static void sync_plugins(struct hbc *h)
 		else if (!unchanged(h, p, c[k].path, &c[k].st))
 			remove_plugin(h, i, "file or section changed");
 	}
+	/* The first max_plugins by name, whatever the reload history. */
 	while (h->n_plugins > (size_t)h->conf.max_plugins)
-		remove_plugin(h, h->n_plugins - 1, "over max_plugins");
+		remove_plugin(h, last_by_name(h), "over max_plugins");
 	for (k = 0; k < n; k++) {
 		if (find_stem(h, c[k].stem) >= 0)
 			;
-		else if (h->n_plugins >= (size_t)h->conf.max_plugins)
+		else if (h->n_plugins >= (size_t)h->conf.max_plugins &&
+			 h->n_plugins && strcmp(c[k].stem,
+				h->plugins[last_by_name(h)]->stem) < 0) {
+			remove_plugin(h, last_by_name(h), "over max_plugins");
+			add_plugin(h, c[k].stem, c[k].path, &c[k].st);
+		} else if (h->n_plugins >= (size_t)h->conf.max_plugins)
 			hb_log_warn("plugin %s: refused: max_plugins (%" PRId64
 				    ") reached", c[k].stem, h->conf.max_plugins);
 		else

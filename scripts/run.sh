@@ -2,8 +2,8 @@
 # The quick start's main job: installs what is missing, builds, and runs
 # hb locally: hbd on 127.0.0.1 with its SQLite database in var/, in sign
 # mode with a freshly generated key, and hbc with the built-in plugins
-# reporting this host to it. Once the host is UP, what hbd stored is
-# printed. Both keep running; the last line says how to stop them.
+# reporting this host to it. Once the host is UP, hb-query shows what hbd
+# stored. Both keep running; the last line says how to stop them.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/build.sh
@@ -80,21 +80,13 @@ done
 echo
 sleep 1.2 # hbd writes hosts' last-seen data once a second
 
-echo "== hosts in var/hb.db"
-sqlite3 -header -column "$var/hb.db" "
-SELECT hostname, state, uuid, address, interval_s AS interval,
-       CAST((strftime('%s','now') * 1000 - last_seen) / 1000 AS INT)
-           || 's ago' AS last_seen
-FROM hosts ORDER BY hostname;"
+echo "== hb-query hosts"
+"$bin/tools/hb-query" --db "$var/hb.db" hosts
 echo
-echo "== its plugin data"
-sqlite3 -header -column "$var/hb.db" "
-SELECT h.hostname, p.plugin, p.kind,
-       CASE p.status WHEN 0 THEN 'OK' WHEN 1 THEN 'WARNING'
-            WHEN 2 THEN 'CRITICAL' ELSE 'UNKNOWN' END AS status,
-       substr(p.data, 1, 70) AS data
-FROM plugin_latest p JOIN hosts h ON h.id = p.host_id ORDER BY 1, 2;"
+echo "== hb-query host $uuid"
+"$bin/tools/hb-query" --db "$var/hb.db" host "$uuid"
 echo
-echo "hbd and hbc keep running: sqlite3 var/hb.db 'select * from hosts'"
-echo "shows the host; stop hbc and it turns STOPPED (it says BYE)."
+echo "hbd and hbc keep running: build/tools/hb-query --db var/hb.db hosts"
+echo "shows the host (export HB_DB=var/hb.db to leave out --db); stop hbc"
+echo "and it turns STOPPED (it says BYE)."
 echo "Stop both with:  kill \$(cat var/hbc.pid) \$(cat var/hbd.pid)"
