@@ -245,7 +245,12 @@ class DeathTest(HbTestCase):
         last_seen = d.scalar("SELECT last_seen FROM hosts WHERE id = ?",
                              (hid,))
         self.assertLessEqual(last_seen, killed + 50)
-        self.assertGreaterEqual(down - last_seen, 3000 - 20)
+        # Not before 3 intervals of silence. hbd times silence on its
+        # monotonic clock from the last heartbeat, while these columns are
+        # wall-clock times and last_seen counts any datagram (a late
+        # retransmission, say): allow one interval below. The exact
+        # deadline is pinned by the state machine's unit tests.
+        self.assertGreaterEqual(down - last_seen, 3000 - 1000)
         self.assertLessEqual(down - last_seen, 3000 + TICK_SLACK_MS)
         self.assertLessEqual(down - killed, 3000 + TICK_SLACK_MS)
         self.assertEqual(d.scalar(

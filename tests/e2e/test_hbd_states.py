@@ -47,12 +47,14 @@ class StatesTest(HbTestCase):
             self.assertIn("interval 1.0 s", ev[1][3])
             self.assertRegex(ev[2][3], r"^no heartbeat for [3-4]\.\d s",
                              name)
-            # Not early, not (much) late; mono and wall clocks differ by
-            # a few ms between the heartbeat and the transition.
-            self.assertGreaterEqual(late - last_seen, 1500 - 20, name)
+            # Not early, not (much) late. These are wall-clock times and
+            # hbd times silence on the monotonic clock: a VM's wall clock
+            # may be slewed or stepped by tens of ms, hence the margin
+            # (the reasons above are measured on the monotonic clock).
+            self.assertGreaterEqual(late - last_seen, 1500 - 100, name)
             self.assertLessEqual(late - last_seen, 1500 + TICK_SLACK_MS,
                                  name)
-            self.assertGreaterEqual(down - last_seen, 3000 - 20, name)
+            self.assertGreaterEqual(down - last_seen, 3000 - 100, name)
             self.assertLessEqual(down - last_seen, 3000 + TICK_SLACK_MS,
                                  name)
             self.assertEqual(since, down, name)
