@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <unistd.h>
 
 #include "command.h"
+#include "hb_spawn.h"
 #include "hb_error.h"
 #include "hb_time.h"
 
@@ -153,40 +153,6 @@ static int make_pipe(int p[2])
 	return EMFILE;
 }
 
-/*
- * Spawns argv with stdout on out[1] and stderr on err[1]. (glibc leaves
- * its two internal signals ignored in the child; glibc programs
- * reclaim them.) Returns 0 or an errno.
- */
-static int spawn_child(pid_t *pid, const char *const *argv, int out, int err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t sa;
-	sigset_t none, all;
-	int e;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	/* glibc's init and set functions only store values: they can't fail. */
-	posix_spawnattr_init(&sa);
-	posix_spawnattr_setsigmask(&sa, &none);
-	posix_spawnattr_setsigdefault(&sa, &all);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF |
-					      POSIX_SPAWN_SETSID);
-	posix_spawn_file_actions_init(&fa);
-	if (!(e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						   O_RDONLY, 0)) &&
-	    !(e = posix_spawn_file_actions_adddup2(&fa, out, 1)) &&
-	    !(e = posix_spawn_file_actions_adddup2(&fa, err, 2)) &&
-	    !(e = posix_spawn_file_actions_addclosefrom_np(&fa, 3)))
-		e = posix_spawn(pid, argv[0], &fa, &sa, (char *const *)argv,
-				envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&sa);
-	return e;
-}
-
 /* Starts the child with its two pipes; returns 0 or an errno. */
 static int start(struct run *r, const char *const *argv)
 {
@@ -199,7 +165,7 @@ static int start(struct run *r, const char *const *argv)
 		close(out[1]);
 		return e;
 	}
-	e = spawn_child(&r->pid, argv, out[1], err[1]);
+	e = hb_spawn(&r->pid, (char *const *)argv, envp, out[1], err[1]);
 	/* Only the child holds the write ends now: EOF means it is done. */
 	close(out[1]);
 	close(err[1]);

@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +41,7 @@
 
 #include "hb_error.h"
 #include "hb_time.h"
+#include "hb_spawn.h"
 #include "hooks.h"
 #include "store.h"
 
@@ -446,40 +446,16 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-/*
- * Spawns argv with envp, its output on a pipe; returns 0 or an errno.
- * (glibc leaves its two internal signals, 32 and 33, ignored in the
- * child; sigaction() can't reach them and glibc programs reclaim them.)
- */
+/* Spawns argv with envp, its output on a pipe; returns 0 or an errno. */
 static int spawn(struct run *r, char *const *argv, char *const *envp)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t sa;
-	sigset_t none, all;
 	int pfd[2], err;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return errno;
 	/* Only our end is non-blocking: the hook writes as it likes. */
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	sigemptyset(&none);
-	sigfillset(&all);
-	/* glibc's init and set functions only store values: they can't fail. */
-	posix_spawnattr_init(&sa);
-	posix_spawnattr_setsigmask(&sa, &none);
-	posix_spawnattr_setsigdefault(&sa, &all);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF |
-					      POSIX_SPAWN_SETSID);
-	posix_spawn_file_actions_init(&fa);
-	if (!(err = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						     O_RDONLY, 0)) &&
-	    !(err = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1)) &&
-	    !(err = posix_spawn_file_actions_adddup2(&fa, pfd[1], 2)) &&
-	    !(err = posix_spawn_file_actions_addclosefrom_np(&fa, 3)))
-		err = posix_spawn(&r->pid, argv[0], &fa, &sa, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&sa);
+	err = hb_spawn(&r->pid, argv, envp, pfd[1], pfd[1]);
 	close(pfd[1]);
 	if (err)
 		close(pfd[0]);
