@@ -100,3 +100,38 @@ void hb__log(enum hb_log_module mod, enum hb_log_level level, const char *fmt,
 			hb_log_module_names[mod], msg);
 	}
 }
+
+bool hb_log_burst_pass(struct hb_log_burst *b, enum hb_log_level level,
+		       uint64_t now_ms)
+{
+	if (level > hb__log_levels[b->mod])
+		return false;
+	if (!b->second_ms || now_ms - b->second_ms >= 1000) {
+		hb_log_burst_flush(b, now_ms, false);
+		b->second_ms = now_ms;
+		b->passed = 0;
+	}
+	if (b->passed < b->per_s) {
+		b->passed++;
+		return true;
+	}
+	if (!b->held++) {
+		b->held_since = now_ms;
+		b->held_level = level;
+	} else if (level < b->held_level) {
+		b->held_level = level;
+	}
+	return false;
+}
+
+void hb_log_burst_flush(struct hb_log_burst *b, uint64_t now_ms, bool now)
+{
+	if (!b->held || (!now && now_ms - b->second_ms < 1000))
+		return;
+	hb__log(b->mod, b->held_level,
+		"%llu more %s not logged in %.1f s (over %u a second; all are "
+		"in the database)",
+		(unsigned long long)b->held, b->what,
+		(double)(now_ms - b->held_since) / 1000.0, b->per_s);
+	b->held = 0;
+}

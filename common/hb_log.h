@@ -9,6 +9,7 @@
 #define HB_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum hb_log_level {
 	HB_LOG_ERR,
@@ -67,6 +68,38 @@ hb__log(enum hb_log_module mod, enum hb_log_level level, const char *fmt,
 		if ((level) <= hb__log_levels[HB_LOG_MODULE])             \
 			hb__log(HB_LOG_MODULE, (level), __VA_ARGS__);     \
 	} while (0)
+
+/*
+ * A cap on lines that come in storms, one per host (a thousand hosts
+ * restarting, a rack going DOWN): at most `per_s` such lines a second
+ * are written, the rest are counted, and hb_log_burst_flush() sums them
+ * up in one line once their second is over. The log stays readable and
+ * the event loop does not stall on write(2); the full record is in the
+ * database. Zero-initialise, then set mod, what and per_s.
+ */
+struct hb_log_burst {
+	enum hb_log_module mod;
+	const char *what; /* "state changes": for the summary line */
+	uint32_t per_s;
+	uint32_t passed;    /* lines written in the current second */
+	uint64_t second_ms; /* its start, monotonic ms; 0: none yet */
+	uint64_t held;      /* lines not written since */
+	uint64_t held_since;
+	enum hb_log_level held_level; /* the most severe of them */
+};
+
+/*
+ * True when one more line at `level` may be written now; false when it
+ * is below the module's level (nothing counted) or over the cap (counted).
+ */
+bool hb_log_burst_pass(struct hb_log_burst *b, enum hb_log_level level,
+		       uint64_t now_ms);
+
+/*
+ * Logs the count of held lines once their second is over (call often),
+ * or at once when `now` is true (at exit).
+ */
+void hb_log_burst_flush(struct hb_log_burst *b, uint64_t now_ms, bool now);
 
 #define hb_log_err(...) hb__log_at(HB_LOG_ERR, __VA_ARGS__)
 #define hb_log_warn(...) hb__log_at(HB_LOG_WARN, __VA_ARGS__)

@@ -11,7 +11,7 @@ static const char *const names[CTR_DROP_FIRST] = {
 	"hosts_new",      "hosts_full",     "bad_name",
 	"transitions",    "reboots",        "restarts",
 	"clones",         "flaps",          "request_update",
-	"interval_override", "store_dropped",
+	"interval_override", "store_dropped", "store_deferred",
 };
 
 const char *counter_name(int i)

@@ -34,6 +34,7 @@ enum counter {
 	CTR_REQUEST_UPDATE,
 	CTR_INTERVAL_OVERRIDE,
 	CTR_STORE_DROPPED, /* store refused: backlog full */
+	CTR_STORE_DEFERRED, /* last-seen writes postponed: backlog full */
 	CTR_DROP_FIRST,    /* drops by HB_E* reason follow */
 	CTR_COUNT = CTR_DROP_FIRST + HB_ERR_COUNT
 };

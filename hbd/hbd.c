@@ -111,8 +111,12 @@ static void put_event(struct hbd *d, uint32_t idx, uint64_t now,
 {
 	struct store_event e = {(int64_t)idx + 1, now, kind, from, to, reason};
 
-	if (store_put_event(d->store, &e) < 0)
-		d->ctr.v[CTR_STORE_DROPPED]++;
+	if (store_put_event(d->store, &e) == 0)
+		return;
+	d->ctr.v[CTR_STORE_DROPPED]++;
+	/* The row's state column is written with the next seen update. */
+	if (to >= 0)
+		hosts_at(d->hosts, idx)->flags |= HOST_STATE_UNSAVED;
 }
 
 static void on_transition(void *ctx, const struct transition *tr)
@@ -137,22 +141,27 @@ static void on_transition(void *ctx, const struct transition *tr)
 	hb_uuid_format(h->uuid, uuid);
 	ingest_format_addr(&h->addr, addr, sizeof(addr));
 	h->state_since_unix = now;
-	hosts_mark_dirty(d->hosts, tr->idx); /* the row's state, next flush */
 	d->ctr.v[CTR_TRANSITIONS]++;
 	put_event(d, tr->idx, now, "state", tr->from, tr->to, tr->reason);
+	if (h->flags & HOST_STATE_UNSAVED)
+		hosts_mark_dirty(d->hosts, tr->idx);
 	if (tr->flapping) {
 		d->ctr.v[CTR_FLAPS]++;
 		put_event(d, tr->idx, now, "flapping", -1, -1,
 			  "returned from DOWN too often");
-		hb_log_warn("%s (%s) is flapping: returned from DOWN %u times "
-			    "within %.0f s", ev.hostname, uuid,
-			    d->conf.flap_threshold > 0
-				    ? (unsigned)d->conf.flap_threshold : 0u,
-			    d->conf.flap_window_ms / 1000.0);
+		if (hb_log_burst_pass(&d->log_transitions, HB_LOG_WARN,
+				      hb_mono_ms()))
+			hb_log_warn("%s (%s) is flapping: returned from DOWN "
+				    "%u times within %.0f s", ev.hostname, uuid,
+				    d->conf.flap_threshold > 0
+					    ? (unsigned)d->conf.flap_threshold
+					    : 0u,
+				    d->conf.flap_window_ms / 1000.0);
 	}
-	hb_log_info("%s (%s) %s -> %s: %s", ev.hostname, uuid,
-		    hbd_state_name(tr->from), hbd_state_name(tr->to),
-		    tr->reason);
+	if (hb_log_burst_pass(&d->log_transitions, HB_LOG_INFO, hb_mono_ms()))
+		hb_log_info("%s (%s) %s -> %s: %s", ev.hostname, uuid,
+			    hbd_state_name(tr->from), hbd_state_name(tr->to),
+			    tr->reason);
 	if (d->hooks)
 		hooks_fire(d->hooks, &ev);
 }
@@ -188,7 +197,8 @@ static void flush_seen(struct hbd *d)
 				.status = h->status,
 				.received = h->received,
 				.lost = h->lost,
-				.state = h->state,
+				.state = h->flags & HOST_STATE_UNSAVED
+						 ? h->state : -1,
 				.state_since_ms = h->state_since_unix,
 			};
 		}
@@ -199,6 +209,9 @@ static void flush_seen(struct hbd *d)
 				hosts_mark_dirty(d->hosts, d->dirty[i]);
 			return;
 		}
+		for (uint32_t i = 0; i < n; i++)
+			hosts_at(d->hosts, d->dirty[i])->flags &=
+				(uint8_t)~HOST_STATE_UNSAVED;
 	}
 }
 
@@ -231,6 +244,8 @@ static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	flush_seen(d);
 	hb_reasm_expire(d->reasm, hb_mono_ms());
+	hb_log_burst_flush(&d->log_transitions, hb_mono_ms(), false);
+	hb_log_burst_flush(&d->in.log_events, hb_mono_ms(), false);
 	backpressure(d);
 }
 
@@ -243,6 +258,7 @@ static void put_counters(struct hbd *d)
 
 	store_get_stats(d->store, &st);
 	d->ctr.v[CTR_STORE_DROPPED] = st.dropped;
+	d->ctr.v[CTR_STORE_DEFERRED] = st.deferred;
 	for (int i = 0; i < CTR_COUNT; i++) {
 		names[n] = counter_name(i);
 		values[n++] = d->ctr.v[i];
@@ -665,6 +681,11 @@ static int build_runtime(struct hbd *d)
 	if (!d->hooks || !d->dirty || !d->seen)
 		return 1;
 	ingest_opts_of(&d->conf, &io);
+	d->log_transitions = (struct hb_log_burst){
+		.mod = HB_MOD_CORE,
+		.what = "state changes",
+		.per_s = HBD_HOST_LINES_PER_S,
+	};
 	ingest_init(&d->in, d->hosts, &d->sm, d->keys, d->reasm, d->store,
 		    &d->ctr, &io, d->server_epoch);
 	return 0;
@@ -732,6 +753,8 @@ void hbd_stop(struct hbd *d)
 {
 	if (d->net)
 		net_stop(d->net);
+	hb_log_burst_flush(&d->log_transitions, hb_mono_ms(), true);
+	hb_log_burst_flush(&d->in.log_events, hb_mono_ms(), true);
 	if (d->store) {
 		flush_seen(d);
 		put_counters(d);

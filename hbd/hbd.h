@@ -38,6 +38,7 @@ struct hbd {
 	struct hooks *hooks;
 	struct ingest in;
 	struct counters ctr;
+	struct hb_log_burst log_transitions; /* per-host state lines */
 	uint32_t server_epoch;
 	bool pid_written;
 	uint32_t *dirty;          /* flush scratch: host indices */

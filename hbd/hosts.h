@@ -70,6 +70,7 @@ struct host {
 #define HOST_IN_WHEEL 0x04
 #define HOST_HAS_INFO 0x08 /* info digests loaded or received */
 #define HOST_STORED 0x10   /* its row has been queued to the store */
+#define HOST_STATE_UNSAVED 0x20 /* a state event was dropped: resend */
 
 struct hosts;
 

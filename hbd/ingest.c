@@ -14,6 +14,7 @@
 #include "hb_frame.h"
 #include "hb_log.h"
 #include "hb_mpr.h"
+#include "hb_time.h"
 #include "ingest.h"
 
 void ingest_init(struct ingest *in, struct hosts *hosts, struct statem *sm,
@@ -30,6 +31,11 @@ void ingest_init(struct ingest *in, struct hosts *hosts, struct statem *sm,
 	in->ctr = ctr;
 	in->opts = *opts;
 	in->server_epoch = server_epoch;
+	in->log_events = (struct hb_log_burst){
+		.mod = HB_LOG_MODULE,
+		.what = "host events (restart, reboot, clone)",
+		.per_s = HBD_HOST_LINES_PER_S,
+	};
 	hb_buf_init(&in->json);
 }
 
@@ -154,13 +160,13 @@ static void event(struct ingest *in, uint32_t idx, uint64_t unix_ms,
 {
 	struct store_event e = {(int64_t)idx + 1, unix_ms, kind, -1, -1, reason};
 	const struct host_attrs *a = hosts_at(in->hosts, idx)->attrs;
+	/* Two machines, one identity: worth a warning. */
+	enum hb_log_level level =
+		strcmp(kind, "clone") == 0 ? HB_LOG_WARN : HB_LOG_INFO;
 
-	if (strcmp(kind, "clone") == 0) /* two machines, one identity */
-		hb_log_warn("%s: %s: %s", a ? a->hostname : "new host", kind,
-			    reason);
-	else
-		hb_log_info("%s: %s: %s", a ? a->hostname : "new host", kind,
-			    reason);
+	if (hb_log_burst_pass(&in->log_events, level, hb_mono_ms()))
+		hb__log(HB_LOG_MODULE, level, "%s: %s: %s",
+			a ? a->hostname : "new host", kind, reason);
 	if (store_put_event(in->store, &e) < 0)
 		count(in, CTR_STORE_DROPPED);
 }

@@ -16,6 +16,7 @@
 #include "hb_frag.h"
 #include "hb_json.h"
 #include "hb_key.h"
+#include "hb_log.h"
 #include "hb_msg.h"
 #include "hosts.h"
 #include "state.h"
@@ -28,6 +29,13 @@ struct ingest_opts {
 	uint32_t clone_threshold; /* that many make a clone event */
 };
 
+/*
+ * Lines logged per host (a restart, a state change) are capped at this
+ * many a second, the rest summed up: a storm of a hundred thousand hosts
+ * would otherwise cost as many write(2)s on the event loop.
+ */
+#define HBD_HOST_LINES_PER_S 20
+
 struct ingest {
 	struct hosts *hosts;
 	struct statem *sm;
@@ -38,6 +46,7 @@ struct ingest {
 	struct ingest_opts opts;
 	uint32_t server_epoch;
 	uint32_t override_s; /* interval override in ACKs, 0 = none */
+	struct hb_log_burst log_events; /* restart, reboot, clone... lines */
 	struct hb_htb htb;   /* scratch, too big for the stack */
 	struct hb_buf json;
 };

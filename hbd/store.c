@@ -40,6 +40,14 @@
 #define LOG_EVERY_MS 10000 /* repeated complaints, at most this often */
 #define PRUNE_CHUNK 10000  /* history rows deleted per transaction */
 #define DEFAULT_BACKLOG (64u << 20)
+/*
+ * Last-seen updates may fill only this share of the backlog (in 1/8ths):
+ * they are the bulk of the load and are never lost when refused (the
+ * hosts stay dirty in memory), while host rows and events are. Keeping
+ * room for those is what lets a storm of new hosts or transitions land
+ * whole while heartbeats of known hosts wait.
+ */
+#define SEEN_SHARE_8THS 6
 
 /* Repeated complaints: the first at once, then sums at most every 10 s. */
 struct quiet {
@@ -70,7 +78,7 @@ struct store {
 	bool closing;
 	uint64_t close_deadline; /* monotonic ms */
 	struct store_stats st;
-	struct quiet drops;
+	struct quiet drops, defers;
 
 	/* Writer thread only. */
 	uint64_t fail_since, fail_logged, fail_attempts;
@@ -110,15 +118,24 @@ static uint64_t quiet_add(struct quiet *q, uint64_t n, uint64_t now)
 
 /* ---- Queueing (event loop thread) ---- */
 
-static void note_drop(struct store *s, uint64_t weight)
+static void note_drop(struct store *s, enum store_op_type type,
+		      uint64_t weight)
 {
+	bool seen = type == STORE_OP_SEEN;
 	uint64_t n;
 
 	pthread_mutex_lock(&s->mu);
-	s->st.dropped += weight;
-	n = quiet_add(&s->drops, weight, hb_mono_ms());
+	if (seen)
+		s->st.deferred += weight;
+	else
+		s->st.dropped += weight;
+	n = quiet_add(seen ? &s->defers : &s->drops, weight, hb_mono_ms());
 	pthread_mutex_unlock(&s->mu);
-	if (n)
+	if (n && seen)
+		hb_log_warn("write backlog %u%% full: %" PRIu64
+			    " last-seen updates deferred (kept in memory)",
+			    SEEN_SHARE_8THS * 100 / 8, n);
+	else if (n)
 		hb_log_warn("write backlog full (%" PRIu64
 			    " bytes): dropped %" PRIu64 " operations",
 			    s->cap_bytes, n);
@@ -127,17 +144,21 @@ static void note_drop(struct store *s, uint64_t weight)
 /*
  * Reserves backlog for an op block with extra bytes after the struct,
  * allocates it and points *data at the extra bytes. NULL with the op
- * counted as dropped when the backlog is full.
+ * counted as dropped (deferred, for seen updates) when the backlog is
+ * full.
  */
 static struct store_op *op_new(struct store *s, enum store_op_type type,
 			       size_t extra, uint64_t weight, char **data)
 {
 	size_t size = sizeof(struct store_op) + extra;
+	uint64_t cap = type == STORE_OP_SEEN
+			       ? s->cap_bytes / 8 * SEEN_SHARE_8THS
+			       : s->cap_bytes;
 	struct store_op *op = NULL;
 	bool fits;
 
 	pthread_mutex_lock(&s->mu);
-	fits = s->st.backlog_bytes + size <= s->cap_bytes;
+	fits = s->st.backlog_bytes + size <= cap;
 	if (fits)
 		s->st.backlog_bytes += size;
 	pthread_mutex_unlock(&s->mu);
@@ -148,7 +169,7 @@ static struct store_op *op_new(struct store *s, enum store_op_type type,
 		pthread_mutex_unlock(&s->mu);
 	}
 	if (!op) {
-		note_drop(s, weight);
+		note_drop(s, type, weight);
 		return NULL;
 	}
 	memset(op, 0, sizeof(*op));
@@ -497,8 +518,16 @@ static struct store_seen *seen_merge(const struct store_op *first,
 	for (size_t i = 0; i < n; i++) {
 		struct store_seen e = o[i].v;
 
-		if (i + 1 == n || o[i + 1].v.rowid != e.rowid)
-			v[k++] = e; /* else a newer update follows */
+		if (i + 1 < n && o[i + 1].v.rowid == e.rowid) {
+			/* A newer update follows: it wins, but must still
+			 * carry a state this one was resending. */
+			if (e.state >= 0 && o[i + 1].v.state < 0) {
+				o[i + 1].v.state = e.state;
+				o[i + 1].v.state_since_ms = e.state_since_ms;
+			}
+			continue;
+		}
+		v[k++] = e;
 	}
 	*n_out = k;
 	return v;

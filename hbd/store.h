@@ -60,8 +60,9 @@ struct store_seen {
 	int status;
 	uint64_t received, lost; /* datagrams, and sequence gaps */
 	/*
-	 * The state again: an event (which also writes it) may have been
-	 * dropped on a full backlog; this makes the row converge.
+	 * The state again, or -1 to leave it alone. A state event writes
+	 * it, but may have been dropped on a full backlog: the next seen
+	 * update of that host carries it, and the row converges.
 	 */
 	int state;
 	uint64_t state_since_ms;
@@ -110,6 +111,7 @@ struct store_stats {
 	uint64_t queued;     /* operations accepted */
 	uint64_t written;    /* operations committed */
 	uint64_t dropped;    /* operations refused: backlog full */
+	uint64_t deferred;   /* seen updates refused, kept in memory */
 	uint64_t rejected;   /* refused by the database (constraint): skipped */
 	uint64_t failures;   /* failed transaction attempts */
 	uint64_t backlog;    /* operations waiting now */

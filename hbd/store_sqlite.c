@@ -162,6 +162,7 @@ enum {
 	ST_ROLLBACK,
 	ST_HOST,
 	ST_SEEN,
+	ST_SEEN_STATE,
 	ST_EVENT,
 	ST_STATE,
 	ST_LATEST,
@@ -193,9 +194,19 @@ static const char *const sql[ST_COUNT] = {
 		" seq = excluded.seq, status = excluded.status,"
 		" status_msg = excluded.status_msg,"
 		" boot_start = excluded.boot_start, boot_id = excluded.boot_id",
+	/*
+	 * Without the state columns, SQLite skips their CHECK, which for an
+	 * IN list builds an ephemeral index per row: half the cost of the
+	 * update. The state is written by its events, and by ST_SEEN_STATE
+	 * only when such an event was dropped.
+	 */
 	[ST_SEEN] = "UPDATE hosts SET last_seen = ?2, epoch = ?3, seq = ?4,"
-		    " skew_ms = ?5, status = ?6, received = ?7, lost = ?8,"
-		    " state = ?9, state_since = ?10 WHERE id = ?1",
+		    " skew_ms = ?5, status = ?6, received = ?7, lost = ?8"
+		    " WHERE id = ?1",
+	[ST_SEEN_STATE] = "UPDATE hosts SET last_seen = ?2, epoch = ?3,"
+			  " seq = ?4, skew_ms = ?5, status = ?6,"
+			  " received = ?7, lost = ?8, state = ?9,"
+			  " state_since = ?10 WHERE id = ?1",
 	[ST_EVENT] = "INSERT INTO events (host_id, time, kind, from_state,"
 		     " to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_STATE] = "UPDATE hosts SET state = ?2, state_since = ?3"
@@ -374,9 +385,9 @@ static int put_host(struct sdb *d, const struct store_host *h)
 /* Refused entries are skipped here: a seen batch is never refused. */
 static int put_seen(struct sdb *d, const struct store_seen *v, size_t n)
 {
-	sqlite3_stmt *st = d->st[ST_SEEN];
-
 	for (size_t i = 0; i < n; i++) {
+		int k = v[i].state >= 0 ? ST_SEEN_STATE : ST_SEEN;
+		sqlite3_stmt *st = d->st[k];
 		int rc;
 
 		sqlite3_bind_int64(st, 1, v[i].rowid);
@@ -387,9 +398,11 @@ static int put_seen(struct sdb *d, const struct store_seen *v, size_t n)
 		sqlite3_bind_int(st, 6, v[i].status);
 		bind_u64(st, 7, v[i].received);
 		bind_u64(st, 8, v[i].lost);
-		bind_text(st, 9, hbd_state_name(v[i].state));
-		bind_u64(st, 10, v[i].state_since_ms);
-		rc = run(d, ST_SEEN, "seen");
+		if (k == ST_SEEN_STATE) {
+			bind_text(st, 9, hbd_state_name(v[i].state));
+			bind_u64(st, 10, v[i].state_since_ms);
+		}
+		rc = run(d, k, "seen");
 		if (rc == HB_EINVAL)
 			hb_log_warn("host %" PRId64 ": %s", v[i].rowid, d->err);
 		else if (rc)

@@ -29,7 +29,8 @@ static const char *const receive[] = {
 	"rx_bye", "kernel_drops", "truncated", "unexpected_type", NULL,
 };
 static const char *const store[] = {
-	"store_backlog", "store_lag_ms", "store_dropped", NULL,
+	"store_backlog", "store_lag_ms", "store_dropped", "store_deferred",
+	NULL,
 };
 static const char *const acks[] = {
 	"acks", "ack_suppressed", "send_errors", "request_update",

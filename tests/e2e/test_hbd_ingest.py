@@ -8,6 +8,7 @@ Run: HB_BUILD=build python3 -m unittest -v test_hbd_ingest
 import json
 import sqlite3
 import time
+import re
 import unittest
 
 import hbtest
@@ -57,6 +58,18 @@ class IngestTest(HbTestCase):
         self.assertEqual(sum(v for k, v in c.items()
                              if k.startswith("drop_")), 0)
         self.assertNoErrors(d)
+        # 3000 state changes in about a second: the log caps per-host
+        # lines at 20 a second and sums up the rest, which the events
+        # table holds in full.
+        log = d.log()
+        lines = len(re.findall(r"\) STOPPED -> UP: ", log))
+        held = sum(int(n) for n in re.findall(
+            r"(\d+) more state changes not logged", log))
+        self.assertLess(lines, 3000)
+        self.assertGreater(held, 0)
+        self.assertEqual(lines + held, 3000)
+        self.assertEqual(d.scalar("SELECT count(*) FROM events WHERE"
+                                  " to_state = 'UP'"), 3000)
 
     def test_info_stored_then_not_requested_again(self):
         """--info stores an "os" Info row per host; a later run of the

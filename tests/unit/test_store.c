@@ -577,7 +577,9 @@ static void test_backlog_cap(void **state)
 	s = t_open_opts(&o);
 	/* Bigger than the whole backlog: refused even when empty. */
 	assert_int_equal(store_put_seen(s, many, 1000), HB_ENOSPC);
-	assert_int_equal(t_stats(s).dropped, 1000);
+	st = t_stats(s);
+	assert_int_equal(st.deferred, 1000); /* hbd keeps them: not lost */
+	assert_int_equal(st.dropped, 0);
 
 	db = t_lock(f); /* nothing drains while we fill */
 	for (int64_t id = 1; id <= 1000 && refused < 10; id++) {
@@ -590,7 +592,7 @@ static void test_backlog_cap(void **state)
 	assert_int_equal(refused, 10);
 	assert_true(accepted > 10);
 	st = t_stats(s);
-	assert_int_equal(st.dropped, 1000 + 10);
+	assert_int_equal(st.dropped, 10);
 	assert_int_equal(st.queued, accepted);
 	assert_true(st.backlog_bytes <= o.backlog_bytes);
 	assert_int_equal(st.backlog, accepted);
@@ -603,6 +605,79 @@ static void test_backlog_cap(void **state)
 	assert_int_equal(st.backlog_bytes, 0);
 	db = t_peek(f);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM hosts"), accepted);
+	sqlite3_close(db);
+	store_close(s, WAIT_MS);
+}
+
+/* Heartbeats of known hosts may not take the room new hosts' rows need. */
+static void test_backlog_keeps_room_for_rows(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts o = t_opts(f);
+	struct store_seen v[10] = {0};
+	struct store_host h = t_host(1);
+	struct store_stats st;
+	struct store *s;
+	sqlite3 *db;
+	int batches = 0;
+
+	o.backlog_bytes = 65536;
+	s = t_open_opts(&o);
+	db = t_lock(f);
+	while (store_put_seen(s, v, 10) == 0)
+		batches++;
+	assert_true(batches > 10);
+	st = t_stats(s);
+	assert_int_equal(st.deferred, 10);
+	assert_int_equal(st.dropped, 0);
+	/* A quarter of the backlog is still there for rows and events. */
+	assert_true(st.backlog_bytes <= o.backlog_bytes / 4 * 3);
+	assert_int_equal(store_put_host(s, &h), 0);
+	assert_int_equal(t_stats(s).dropped, 0);
+	t_unlock(db);
+	t_flush(s);
+	db = t_peek(f);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM hosts"), 1);
+	sqlite3_close(db);
+	store_close(s, WAIT_MS);
+}
+
+/*
+ * A seen update leaves the state columns alone unless it resends a state
+ * whose event was dropped; merging it with a newer update keeps that.
+ */
+static void test_seen_resends_state(void **state)
+{
+	struct fx *f = *state;
+	struct store_opts o = t_opts(f);
+	struct store_host h1 = t_host(1), h2 = t_host(2);
+	struct store_seen plain = {.rowid = 1, .last_seen_ms = T_NOW + 1,
+				   .state = -1};
+	struct store_seen resend = {.rowid = 2, .last_seen_ms = T_NOW + 1,
+				    .state = HBD_STATE_DOWN,
+				    .state_since_ms = T_NOW + 1};
+	struct store_seen newer = {.rowid = 2, .last_seen_ms = T_NOW + 2,
+				   .state = -1};
+	struct store *s;
+	sqlite3 *db;
+	char buf[64];
+
+	o.batch_ms = 60000; /* one batch: the two seen ops are merged */
+	s = t_open_opts(&o);
+	assert_int_equal(store_put_host(s, &h1), 0);
+	assert_int_equal(store_put_host(s, &h2), 0);
+	assert_int_equal(store_put_seen(s, &plain, 1), 0);
+	assert_int_equal(store_put_seen(s, &resend, 1), 0);
+	assert_int_equal(store_put_seen(s, &newer, 1), 0);
+	t_flush(s);
+	assert_int_equal(t_stats(s).batches, 1);
+	db = t_peek(f);
+	assert_string_equal(q_text(db, buf, sizeof(buf),
+				   "SELECT group_concat(state || ' ' ||"
+				   " state_since || ' ' || last_seen, ',')"
+				   " FROM (SELECT * FROM hosts ORDER BY id)"),
+			    "UP 1699999995000 1700000000001,"
+			    "DOWN 1700000000001 1700000000002");
 	sqlite3_close(db);
 	store_close(s, WAIT_MS);
 }
@@ -839,6 +914,8 @@ int main(void)
 		T(test_refused_op_skipped),
 		T(test_load_after_restart),
 		T(test_backlog_cap),
+		T(test_backlog_keeps_room_for_rows),
+		T(test_seen_resends_state),
 		T(test_locked_database_retried),
 		T(test_close_gives_up),
 		T(test_prune_old_history_only),
