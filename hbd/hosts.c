@@ -56,10 +56,6 @@ static void attrs_free(struct host_attrs *a)
 {
 	if (!a)
 		return;
-	free(a->hostname);
-	free(a->owner);
-	free(a->version);
-	free(a->labels_json);
 	free(a->status_msg);
 	free(a);
 }
@@ -212,9 +208,21 @@ size_t hosts_memory(const struct hosts *t)
 	       t->n_slots * sizeof(*t->slots);
 }
 
-static bool same(const char *a, const char *b, size_t blen)
+static bool same(const char *a, size_t alen, const char *b, size_t blen)
 {
-	return a && strlen(a) == blen && memcmp(a, b, blen) == 0;
+	return alen == blen && memcmp(a, b, blen) == 0;
+}
+
+/* Copies n bytes of src and a NUL to *p, advancing it; returns the copy. */
+static char *put_text(char **p, const char *src, size_t n)
+{
+	char *at = *p;
+
+	if (n)
+		memcpy(at, src, n);
+	at[n] = 0;
+	*p += n + 1;
+	return at;
 }
 
 int hosts_set_attrs(struct host *h, const char *hostname, size_t hlen,
@@ -222,20 +230,32 @@ int hosts_set_attrs(struct host *h, const char *hostname, size_t hlen,
 		    size_t vlen, const char *labels_json)
 {
 	struct host_attrs *a = h->attrs;
+	size_t llen = strlen(labels_json);
 	struct host_attrs *n;
+	char *p;
 
-	if (a && same(a->hostname, hostname, hlen) &&
-	    same(a->owner, owner, olen) && same(a->version, version, vlen) &&
-	    strcmp(a->labels_json, labels_json) == 0)
+	if (a && same(a->hostname, a->hostname_len, hostname, hlen) &&
+	    same(a->owner, a->owner_len, owner, olen) &&
+	    same(a->version, a->version_len, version, vlen) &&
+	    same(a->labels_json, a->labels_len, labels_json, llen))
 		return 0;
-	n = calloc(1, sizeof(*n));
-	if (!n || !(n->hostname = strndup(hostname, hlen)) ||
-	    !(n->owner = strndup(owner, olen)) ||
-	    !(n->version = strndup(version, vlen)) ||
-	    !(n->labels_json = strdup(labels_json))) {
-		attrs_free(n);
+	/* ingest caps these at 255 bytes; a loaded row could be longer. */
+	if (hlen > UINT16_MAX || olen > UINT16_MAX || vlen > UINT16_MAX ||
+	    llen > UINT32_MAX)
+		return HB_ELIMIT;
+	n = malloc(sizeof(*n) + hlen + olen + vlen + llen + 4);
+	if (!n)
 		return HB_ENOMEM;
-	}
+	memset(n, 0, sizeof(*n));
+	p = n->text;
+	n->hostname = put_text(&p, hostname, hlen);
+	n->owner = put_text(&p, owner, olen);
+	n->version = put_text(&p, version, vlen);
+	n->labels_json = put_text(&p, labels_json, llen);
+	n->hostname_len = (uint16_t)hlen;
+	n->owner_len = (uint16_t)olen;
+	n->version_len = (uint16_t)vlen;
+	n->labels_len = (uint32_t)llen;
 	if (a) { /* these two are set on their own */
 		n->status_msg = a->status_msg;
 		a->status_msg = NULL;
@@ -255,7 +275,9 @@ int hosts_set_status_msg(struct host *h, const char *msg, size_t len,
 
 	if (!a)
 		return HB_EINVAL;
-	if (!(len ? same(a->status_msg, msg, len) : !a->status_msg)) {
+	if (!(len ? a->status_msg && same(a->status_msg,
+					  strlen(a->status_msg), msg, len)
+		  : !a->status_msg)) {
 		char *copy = len ? strndup(msg, len) : NULL;
 
 		if (len && !copy)

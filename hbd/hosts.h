@@ -18,15 +18,23 @@
 
 #define HOST_NONE UINT32_MAX
 
-/* A host's attributes: what changes rarely and is mostly written to disk. */
+/*
+ * A host's attributes: what changes rarely and is mostly written to disk.
+ * One allocation: the four strings live in text[] after the struct, with
+ * their lengths, so a heartbeat compares them without strlen() and a
+ * million hosts cost a million blocks, not five million.
+ */
 struct host_attrs {
-	char *hostname;
+	char *hostname;    /* these four point into text[] */
 	char *owner;
 	char *version;
 	char *labels_json;
 	char *status_msg; /* overall status message, NULL when none */
+	uint32_t labels_len;
+	uint16_t hostname_len, owner_len, version_len;
 	bool has_boot_id;
 	uint8_t boot_id[16];
+	char text[];
 };
 
 /* Digest of one InfoPlugin's data as the server holds it. */
