@@ -361,11 +361,14 @@ static void clone_check(struct ingest *in, uint32_t idx, uint8_t *buf,
 	count(in, CTR_CLONES);
 }
 
-/* Finds or (once authenticated) creates the host; HOST_NONE on failure. */
+/*
+ * The host idx, which ingest_datagram() looked up before authenticating,
+ * or a new one created now that the datagram is authentic; HOST_NONE
+ * when the table cannot grow.
+ */
 static uint32_t host_for(struct ingest *in, const struct hb_header *hdr,
-			 uint64_t unix_ms)
+			 uint32_t idx, uint64_t unix_ms)
 {
-	uint32_t idx = hosts_find(in->hosts, hdr->host_id);
 	struct host *h;
 
 	if (idx != HOST_NONE)
@@ -500,7 +503,7 @@ void ingest_datagram(struct ingest *in, uint8_t *buf, size_t len,
 		rc = HB_EREPLAY;
 		goto dropped;
 	}
-	if ((idx = host_for(in, &hdr, unix_ms)) == HOST_NONE)
+	if ((idx = host_for(in, &hdr, idx, unix_ms)) == HOST_NONE)
 		return;
 	news = record(in, idx, &hdr, from, unix_ms);
 	/* Before data about it: rows refer to the host's. An HTB stores
