@@ -256,7 +256,7 @@ static int walk(const uint8_t *buf, size_t len, const char *const *names,
 {
 	struct hb_mpr r;
 	uint32_t n;
-	int rc;
+	int rc, next = 0;
 
 	hb_mpr_init(&r, buf, len);
 	*seen = 0;
@@ -265,13 +265,21 @@ static int walk(const uint8_t *buf, size_t len, const char *const *names,
 	while (n--) {
 		const char *k;
 		uint32_t klen;
-		int i;
+		int i = count;
 
 		if ((rc = hb_mpr_str(&r, &k, &klen)) < 0)
 			return rc == HB_EFIELD ? HB_EMSGPACK : rc;
-		for (i = 0; i < count; i++)
-			if (hb_mpr_streq(k, klen, names[i]))
+		/* Senders write the keys in names[] order, as ours do: look
+		 * at the one after the last match first. */
+		for (int t = 0; t < count; t++) {
+			int at = next + t < count ? next + t : next + t - count;
+
+			if (hb_mpr_streq(k, klen, names[at])) {
+				i = at;
+				next = at + 1;
 				break;
+			}
+		}
 		if (i == count) {
 			rc = hb_mpr_skip(&r);
 		} else if (*seen & 1u << i) {
