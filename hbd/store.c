@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,10 +148,30 @@ static void note_drop(struct store *s, enum store_op_type type,
  * counted as dropped (deferred, for seen updates) when the backlog is
  * full.
  */
+/*
+ * Bytes of an op of this type before its extra data: the queue header
+ * and the one union member it uses (an event needs a fraction of what a
+ * host does), rounded up to keep the data 8-byte aligned.
+ */
+static size_t op_head(enum store_op_type type)
+{
+	size_t body = 0;
+
+	switch (type) {
+	case STORE_OP_HOST: body = sizeof(struct store_host); break;
+	case STORE_OP_SEEN: body = sizeof(((struct store_op *)0)->seen); break;
+	case STORE_OP_EVENT: body = sizeof(struct store_event); break;
+	case STORE_OP_PLUGIN: body = sizeof(struct store_plugin); break;
+	case STORE_OP_COUNTERS: body = sizeof(struct store_counters); break;
+	case STORE_OP_PRUNE: body = sizeof(((struct store_op *)0)->prune); break;
+	}
+	return (offsetof(struct store_op, host) + body + 7) & ~(size_t)7;
+}
+
 static struct store_op *op_new(struct store *s, enum store_op_type type,
 			       size_t extra, uint64_t weight, char **data)
 {
-	size_t size = sizeof(struct store_op) + extra;
+	size_t head = op_head(type), size = head + extra;
 	uint64_t cap = type == STORE_OP_SEEN
 			       ? s->cap_bytes / 8 * SEEN_SHARE_8THS
 			       : s->cap_bytes;
@@ -172,12 +193,11 @@ static struct store_op *op_new(struct store *s, enum store_op_type type,
 		note_drop(s, type, weight);
 		return NULL;
 	}
-	memset(op, 0, sizeof(*op));
+	memset(op, 0, head);
 	op->type = type;
 	op->size = size;
 	op->weight = weight;
-	/* sizeof(struct store_op) keeps what follows 8-byte aligned. */
-	*data = (char *)(op + 1);
+	*data = (char *)op + head;
 	return op;
 }
 
