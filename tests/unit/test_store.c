@@ -244,7 +244,7 @@ static void test_schema_created_and_reopened(void **state)
 	store_close(s, WAIT_MS);
 
 	db = t_peek(f);
-	assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
 	assert_string_equal(q_text(db, buf, sizeof(buf), "PRAGMA journal_mode"),
 			    "wal");
 	assert_int_equal(q_int(db, "SELECT count(*) FROM sqlite_schema WHERE"
@@ -259,8 +259,77 @@ static void test_schema_created_and_reopened(void **state)
 	s = t_open(f);
 	store_close(s, WAIT_MS);
 	db = t_peek(f);
-	assert_int_equal(q_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(q_int(db, "SELECT count(*) FROM hosts"), 1);
+	sqlite3_close(db);
+}
+
+/* Steps of SQLite's program for sql; true when one is opcode op. */
+static bool t_uses_opcode(sqlite3 *db, const char *sql, const char *op)
+{
+	char q[512];
+	sqlite3_stmt *st;
+	bool found = false;
+
+	snprintf(q, sizeof(q), "EXPLAIN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		found |= strcmp((const char *)sqlite3_column_text(st, 1), op) == 0;
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Version 2 checks hosts.state with ORs: same values refused, but no
+ * ephemeral index built per row written. A version 1 database (the IN
+ * list) is migrated in place, its rows kept.
+ */
+static void test_state_check_without_ephemeral_index(void **state)
+{
+	static const char *const update =
+		"UPDATE hosts SET state = 'DOWN' WHERE id = 1";
+	struct fx *f = *state;
+	struct store *s = t_open(f);
+	struct store_host h = t_host(1);
+	sqlite3 *db;
+	char q[512];
+
+	assert_int_equal(store_put_host(s, &h), 0);
+	store_close(s, WAIT_MS);
+	db = t_peek(f);
+	assert_false(t_uses_opcode(db, update, "OpenEphemeral"));
+	assert_int_equal(sqlite3_exec(db, "UPDATE hosts SET state = 'GONE'",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT);
+
+	/* Back to version 1's text, as an older hbd left it. */
+	snprintf(q, sizeof(q),
+		 "PRAGMA writable_schema = ON;"
+		 "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (state ="
+		 " ''UP'' OR state = ''LATE'' OR state = ''DOWN'' OR state ="
+		 " ''STOPPED'')', '%s') WHERE name = 'hosts';"
+		 "PRAGMA writable_schema = OFF; PRAGMA user_version = 1;",
+		 "CHECK (state IN (''UP'', ''LATE'', ''DOWN'', ''STOPPED''))");
+	t_exec(db, q);
+	sqlite3_close(db);
+	db = t_peek(f);
+	assert_true(t_uses_opcode(db, update, "OpenEphemeral"));
+	sqlite3_close(db);
+
+	s = t_open(f);
+	store_close(s, WAIT_MS);
+	db = t_peek(f);
+	assert_int_equal(q_int(db, "PRAGMA user_version"), 2);
+	assert_false(t_uses_opcode(db, update, "OpenEphemeral"));
+	assert_int_equal(q_int(db, "SELECT instr(sql, 'CHECK (state IN')"
+				   " FROM sqlite_schema WHERE name = 'hosts'"),
+			 0);
+	assert_int_equal(q_int(db, "SELECT count(*) FROM hosts"), 1);
+	assert_string_equal(q_text(db, q, sizeof(q), "PRAGMA integrity_check"),
+			    "ok");
+	assert_int_equal(sqlite3_exec(db, "UPDATE hosts SET state = 'GONE'",
+				      NULL, NULL, NULL),
+			 SQLITE_CONSTRAINT);
 	sqlite3_close(db);
 }
 
@@ -913,6 +982,7 @@ int main(void)
 		T(test_plugin_latest_and_history),
 		T(test_refused_op_skipped),
 		T(test_load_after_restart),
+		T(test_state_check_without_ephemeral_index),
 		T(test_backlog_cap),
 		T(test_backlog_keeps_room_for_rows),
 		T(test_seen_resends_state),
