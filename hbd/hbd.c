@@ -493,6 +493,15 @@ static void loaded_host_cb(void *ctx, const struct store_loaded_host *lh)
 	h->first_seen_unix = lh->first_seen_ms;
 	h->last_seen_unix = lh->last_seen_ms;
 	h->status = (uint8_t)lh->status;
+	hosts_set_status_msg(h, lh->status_msg, strlen(lh->status_msg),
+			     lh->boot_id);
+	/* What tells a reboot or restart that happened while hbd was down,
+	 * and the counts the row keeps adding to. */
+	h->boot_hash = lh->boot_id ? host_boot_hash(lh->boot_id) : 0;
+	h->boot_start = lh->boot_start;
+	h->received = lh->received;
+	h->lost = lh->lost;
+	h->skew_ms = lh->skew_ms;
 	h->htb_epoch = lh->epoch;
 	h->flags |= HOST_STORED;
 	/* Older epochs stay refused; within it, only newer sequences. */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 
 #include "hb_replay.h"
@@ -72,6 +73,15 @@ struct host {
 	struct host_attrs *attrs;
 	struct host_info *info; /* n_info entries, sorted by name */
 };
+
+/* hosts.boot_hash of a boot id: never 0, which means none known. */
+static inline uint64_t host_boot_hash(const uint8_t id[16])
+{
+	uint64_t v;
+
+	memcpy(&v, id, 8);
+	return v ? v : 1;
+}
 
 #define HOST_USED 0x01
 #define HOST_DIRTY 0x02   /* seen data not yet written */

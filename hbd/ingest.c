@@ -171,20 +171,13 @@ static void event(struct ingest *in, uint32_t idx, uint64_t unix_ms,
 		count(in, CTR_STORE_DROPPED);
 }
 
-static uint64_t boot_hash(const uint8_t id[16])
-{
-	uint64_t v;
-
-	memcpy(&v, id, 8);
-	return v ? v : 1;
-}
-
 /* A new epoch: tell a reboot from a client restart from nothing new. */
 static void note_epoch(struct ingest *in, uint32_t idx, const struct hb_htb *m,
 		       uint64_t unix_ms)
 {
 	struct host *h = hosts_at(in->hosts, idx);
-	uint64_t bh = m->has & HB_HTB_HAS_BOOT_ID ? boot_hash(m->boot_id) : 0;
+	uint64_t bh = m->has & HB_HTB_HAS_BOOT_ID ? host_boot_hash(m->boot_id)
+						  : 0;
 	char why[96];
 
 	if (h->boot_hash && bh && bh != h->boot_hash) {

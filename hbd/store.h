@@ -99,6 +99,11 @@ struct store_loaded_host {
 	uint64_t state_since_ms, first_seen_ms, last_seen_ms;
 	uint32_t epoch, seq;
 	int status;
+	const char *status_msg;
+	int32_t skew_ms;
+	uint64_t received, lost; /* so the row's counts keep growing */
+	uint64_t boot_start;     /* client start time, Unix s */
+	const uint8_t *boot_id;  /* 16 bytes or NULL */
 };
 
 struct store_loaded_info {

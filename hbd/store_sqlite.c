@@ -594,8 +594,17 @@ static void load_host(sqlite3_stmt *st, const struct load *l)
 		.epoch = (uint32_t)sqlite3_column_int64(st, 12),
 		.seq = (uint32_t)sqlite3_column_int64(st, 13),
 		.status = sqlite3_column_int(st, 14),
+		.status_msg = col_text(st, 15),
+		.skew_ms = sqlite3_column_int(st, 16),
+		.received = (uint64_t)sqlite3_column_int64(st, 17),
+		.lost = (uint64_t)sqlite3_column_int64(st, 18),
+		.boot_start = (uint64_t)sqlite3_column_int64(st, 19),
 	};
+	uint8_t boot_id[16];
 
+	if (sqlite3_column_type(st, 20) == SQLITE_TEXT &&
+	    uuid_parse(col_text(st, 20), boot_id))
+		h.boot_id = boot_id;
 	if (uuid_parse(col_text(st, 1), h.uuid))
 		l->host_cb(l->ctx, &h);
 	else
@@ -647,7 +656,9 @@ static int sq_load(void *h,
 			       "SELECT id, uuid, hostname, address, owner,"
 			       " labels, version, interval_s, state,"
 			       " state_since, first_seen, last_seen, epoch,"
-			       " seq, status FROM hosts ORDER BY id",
+			       " seq, status, status_msg, skew_ms, received,"
+			       " lost, boot_start, boot_id FROM hosts"
+			       " ORDER BY id",
 			       load_host, &l);
 	if (!rc)
 		rc = load_rows(d,

@@ -185,6 +185,31 @@ class IngestTest(HbTestCase):
                 self.assertEqual(d.counter("reboots"), 0)
                 self.assertNoErrors(d)
 
+    def test_restart_while_hbd_was_down(self):
+        """hbd loads each host's start time, boot id and counts back: a
+        client that restarted while hbd was stopped is a "restart" event,
+        and the row's received count keeps growing across hbd's restart."""
+        e = epoch_base()
+        d = self.hbd().start()
+        r = hbtest.load(d, "-n", 10, "-c", 3, "--seed", "down",
+                        "--epoch", e)
+        self.assertEqual(r["lost"], 0, r)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(d.scalar("SELECT count(*) FROM hosts WHERE"
+                                  " received = 3 AND boot_start = ?", (e,)),
+                         10)
+        d.start()
+        r = hbtest.load(d, "-n", 10, "-c", 1, "--seed", "down",
+                        "--epoch", e + 1)
+        self.assertEqual(r["lost"], 0, r)
+        wait_for("10 restart events", lambda: d.scalar(
+            "SELECT count(*) FROM events WHERE kind = 'restart'") == 10)
+        wait_for("the counts carried on", lambda: d.scalar(
+            "SELECT count(*) FROM hosts WHERE received = 4") == 10)
+        self.assertEqual(d.stop(), 0)
+        self.assertEqual(d.counter("restarts"), 10)
+        self.assertNoErrors(d)
+
     def test_fragmented_plugin_data(self):
         """--plg 3000: 3-fragment Monitor PLGs reassembled and stored,
         latest and history, and each message ACKed once."""

@@ -536,7 +536,9 @@ struct loaded {
 	int hosts, infos;
 	int64_t host_rowids[4];
 	struct store_loaded_host first;
-	char hostname[32], labels[64];
+	char hostname[32], labels[64], status_msg[32];
+	bool has_boot_id;
+	uint8_t boot_id[16];
 	int64_t info_rowid;
 	char info_plugin[16];
 	uint8_t info_digest[16];
@@ -552,6 +554,10 @@ static void on_host(void *ctx, const struct store_loaded_host *h)
 		l->first = *h;
 		snprintf(l->hostname, sizeof(l->hostname), "%s", h->hostname);
 		snprintf(l->labels, sizeof(l->labels), "%s", h->labels_json);
+		snprintf(l->status_msg, sizeof(l->status_msg), "%s",
+			 h->status_msg);
+		if ((l->has_boot_id = h->boot_id != NULL))
+			memcpy(l->boot_id, h->boot_id, 16);
 	}
 }
 
@@ -574,6 +580,7 @@ static void test_load_after_restart(void **state)
 	struct store_plugin mon = t_plugin(5, "cpu", T_NOW, "{}");
 	struct store_event e = {5, T_NOW + 1, "state", HBD_STATE_UP,
 				HBD_STATE_LATE, "late"};
+	struct store_seen seen = {5, T_NOW, 3, 77, -250, 1, 1234, 5, -1, 0};
 	struct loaded l = {0};
 	uint8_t uuid[16];
 
@@ -582,6 +589,7 @@ static void test_load_after_restart(void **state)
 		h = t_host(id);
 		assert_int_equal(store_put_host(s, &h), 0);
 	}
+	assert_int_equal(store_put_seen(s, &seen, 1), 0);
 	info.kind = 0;
 	assert_int_equal(store_put_plugin(s, &info), 0);
 	assert_int_equal(store_put_plugin(s, &mon), 0);
@@ -606,6 +614,14 @@ static void test_load_after_restart(void **state)
 	assert_int_equal(l.first.epoch, 3);
 	assert_int_equal(l.first.seq, 77);
 	assert_int_equal(l.first.status, 1);
+	assert_string_equal(l.status_msg, "disk 91%");
+	assert_int_equal(l.first.boot_start, T_NOW / 1000 - 3600);
+	assert_true(l.has_boot_id);
+	assert_memory_equal(l.boot_id, t_boot_id, 16);
+	/* The seen update's counts, which hbd keeps adding to. */
+	assert_int_equal(l.first.received, 1234);
+	assert_int_equal(l.first.lost, 5);
+	assert_int_equal(l.first.skew_ms, -250);
 	/* Info plugins only. */
 	assert_int_equal(l.infos, 1);
 	assert_int_equal(l.info_rowid, 5);
