@@ -43,6 +43,31 @@ def short_dso(dso):
     return dso.rsplit("/", 1)[-1]
 
 
+# What a sample's time serves, by the first marker found on its stack,
+# leaf first: the system calls by their libc wrappers (the kernel's own
+# frames above them count as theirs), the libraries by name.
+SERVES = [
+    ("sending replies (sendmmsg, on loopback also the delivery to the "
+     "receiver)", lambda s, d: "sendmmsg" in s),
+    ("receiving (recvmmsg)", lambda s, d: "recvmmsg" in s),
+    ("sleeping and waking up (epoll_wait)", lambda s, d: "epoll_wait" in s),
+    ("libsodium: the BLAKE2b MACs (and the host table's SipHash)",
+     lambda s, d: "libsodium" in d),
+    ("SQLite", lambda s, d: "libsqlite3" in d),
+    ("writing and syncing the database file",
+     lambda s, d: s.startswith(("__libc_pwrite", "__libc_pread", "fdatasync",
+                                "__fdatasync"))),
+]
+
+
+def serves(frames):
+    for sym, dso in frames:
+        for label, match in SERVES:
+            if match(sym, dso):
+                return label
+    return "the rest (the program's code, malloc, page faults...)"
+
+
 def main():
     path, binary = sys.argv[1], sys.argv[2]
     top = int(sys.argv[3]) if len(sys.argv) > 3 else 12
@@ -51,6 +76,7 @@ def main():
     self_sym = collections.defaultdict(collections.Counter)
     caller = collections.defaultdict(collections.Counter)
     by_dso = collections.defaultdict(collections.Counter)
+    served = collections.defaultdict(collections.Counter)
     total = 0
     for tid, frames in samples(path):
         if not frames:
@@ -60,6 +86,7 @@ def main():
         sym, dso = frames[0]
         self_sym[tid]["%s (%s)" % (sym, short_dso(dso))] += 1
         by_dso[tid][short_dso(dso)] += 1
+        served[tid][serves(frames)] += 1
         own = next((s for s, d in frames if d.endswith("/" + binary)
                     and s != "[unknown]"), None)
         caller[tid][own or "(no %s frame)" % binary] += 1
@@ -75,6 +102,11 @@ def main():
         print("|---|--:|")
         for sym, k in self_sym[tid].most_common(top):
             print("| `%s` | %.1f |" % (sym.replace("|", "\\|"), 100.0 * k / n))
+        print()
+        print("| what the time serves (inclusive) | % of thread |")
+        print("|---|--:|")
+        for what, k in served[tid].most_common():
+            print("| %s | %.1f |" % (what, 100.0 * k / n))
         print()
         print("| where: binary or library | % of thread |")
         print("|---|--:|")
