@@ -566,8 +566,9 @@ static void sync_plugins(struct hbc *h)
 
 static void sys_of(struct sender_sys *sys)
 {
-	sys->uptime = identity_read_uptime(IDENTITY_UPTIME);
-	sys->has_load = identity_read_load(IDENTITY_LOADAVG, sys->load) == 0;
+	sys->has_load = identity_read_sys(&sys->uptime, sys->load) == 0;
+	if (!sys->has_load)
+		sys->uptime = 0;
 }
 
 static void htb_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -160,24 +161,17 @@ int identity_read_boot_id(const char *path, uint8_t out[16])
 	return hb_uuid_parse(text, strlen(text), out) < 0 ? HB_ESYNTAX : 0;
 }
 
-uint64_t identity_read_uptime(const char *path)
+int identity_read_sys(uint64_t *uptime, double load[3])
 {
-	char text[128];
-	double up;
+	struct sysinfo si;
 
-	if (read_small(path, text, sizeof(text)) < 0 ||
-	    sscanf(text, "%lf", &up) != 1 || !(up >= 0))
-		return 0;
-	return (uint64_t)up;
-}
-
-int identity_read_load(const char *path, double load[3])
-{
-	char text[256];
-
-	if (read_small(path, text, sizeof(text)) < 0 ||
-	    sscanf(text, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+	if (sysinfo(&si) < 0)
 		return HB_EIO;
+	*uptime = si.uptime > 0 ? (uint64_t)si.uptime : 0;
+	/* Fixed point with 16 fraction bits; the kernel rounds to 1/100
+	 * for /proc/loadavg the same way. */
+	for (int i = 0; i < 3; i++)
+		load[i] = (double)((si.loads[i] * 100 + (1u << 15)) >> 16) / 100;
 	return 0;
 }
 

@@ -47,14 +47,13 @@ int identity_make_dir(const char *state_dir, char *err, size_t errlen);
 /* The 16 bytes of a boot_id file's uuid text. 0 or a negative code. */
 int identity_read_boot_id(const char *path, uint8_t out[16]);
 
-/* Host uptime in seconds from a /proc/uptime file; 0 when unknown. */
-uint64_t identity_read_uptime(const char *path);
-
-/* 1, 5, 15 minute load averages from a /proc/loadavg file. */
-int identity_read_load(const char *path, double load[3]);
+/*
+ * Host uptime in seconds and the 1, 5, 15 minute load averages, from one
+ * sysinfo(2) call: no file to open and parse at every heartbeat. Loads
+ * are rounded to two decimals, as /proc/loadavg shows them. 0 or HB_EIO.
+ */
+int identity_read_sys(uint64_t *uptime, double load[3]);
 
 #define IDENTITY_BOOT_ID "/proc/sys/kernel/random/boot_id"
-#define IDENTITY_UPTIME "/proc/uptime"
-#define IDENTITY_LOADAVG "/proc/loadavg"
 
 #endif

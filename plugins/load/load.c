@@ -18,6 +18,7 @@
  * cannot be read or parsed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,21 +100,26 @@ static int parse_loadavg(const char *s, struct loadavg *la)
 	return s && (*s == '\n' || *s == '\0') ? 0 : -1;
 }
 
-/* Reads and parses path: 0, -errno, or -EINVAL for unexpected text. */
+/*
+ * Reads and parses path: 0, -errno, or -EINVAL for unexpected text. One
+ * open and read, no stdio: this runs every interval on every host.
+ */
 static int read_loadavg(const char *path, struct loadavg *la)
 {
 	char buf[256];
-	FILE *f = fopen(path, "re");
-	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	if (!fgets(buf, sizeof(buf), f))
-		rc = !ferror(f) ? -EINVAL : errno ? -errno : -EIO;
-	fclose(f);
-	if (rc == 0 && parse_loadavg(buf, la) < 0)
-		rc = -EINVAL;
-	return rc;
+	n = read(fd, buf, sizeof(buf) - 1);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return err ? -err : -EIO;
+	buf[n] = '\0';
+	return n > 0 && parse_loadavg(buf, la) == 0 ? 0 : -EINVAL;
 }
 
 /* Two decimals, as the kernel prints loads: what is shown is compared. */

@@ -152,24 +152,42 @@ static void test_proc_readers(void **state)
 	char path[300];
 	uint8_t boot[16];
 	double load[3];
+	uint64_t up = 0;
 
 	snprintf(path, sizeof(path), "%s/boot_id", root);
 	put(path, "6f1c2a9e-3b4d-4c5e-8f70-123456789abc\n");
 	assert_int_equal(identity_read_boot_id(path, boot), 0);
 	assert_int_equal(boot[0], 0x6f);
 	assert_int_equal(boot[15], 0xbc);
-	snprintf(path, sizeof(path), "%s/uptime", root);
-	put(path, "350735.47 234388.90\n");
-	assert_int_equal(identity_read_uptime(path), 350735);
-	assert_int_equal(identity_read_uptime("/nonexistent"), 0);
-	snprintf(path, sizeof(path), "%s/loadavg", root);
-	put(path, "0.20 0.18 0.12 1/80 11206\n");
-	assert_int_equal(identity_read_load(path, load), 0);
-	assert_true(load[0] == 0.20 && load[1] == 0.18 && load[2] == 0.12);
-	/* The real ones, on Linux. */
+	/* The real ones, on Linux: sysinfo agrees with /proc. */
 	assert_int_equal(identity_read_boot_id(IDENTITY_BOOT_ID, boot), 0);
-	assert_true(identity_read_uptime(IDENTITY_UPTIME) > 0);
-	assert_int_equal(identity_read_load(IDENTITY_LOADAVG, load), 0);
+	assert_int_equal(identity_read_sys(&up, load), 0);
+	{
+		FILE *f = fopen("/proc/uptime", "r");
+		double proc_up = 0, proc_load[3] = {-1, -1, -1};
+
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%lf", &proc_up), 1);
+		fclose(f);
+		assert_true(up + 2 >= proc_up && up <= proc_up + 2);
+		f = fopen("/proc/loadavg", "r");
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%lf %lf %lf", &proc_load[0],
+					&proc_load[1], &proc_load[2]),
+				 3);
+		fclose(f);
+		/* Read a moment apart: within what 5 s of change allows. */
+		for (int i = 0; i < 3; i++)
+			assert_true(load[i] >= 0 && load[i] < proc_load[i] + 1 &&
+				    load[i] > proc_load[i] - 1);
+		/* Two decimals, as /proc shows them. */
+		for (int i = 0; i < 3; i++)
+			assert_true(load[i] * 100 -
+					    (double)(long)(load[i] * 100 + 0.5) <
+				    1e-6 &&
+				    (double)(long)(load[i] * 100 + 0.5) -
+					    load[i] * 100 < 1e-6);
+	}
 }
 
 int main(void)
