@@ -166,13 +166,7 @@ def bench_hbc(ctx):
             out["beats"] = sum(1 for a in relay.arrivals if a[1] == 1)
             out["datagrams"] = len(relay.arrivals)
         out["alive"] = alive
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_proc(p)
         logf.close()
         relay.stop = True
         out["log_tail"] = open(os.path.join(d, "hbc.log"),
@@ -218,13 +212,7 @@ def hbc_jitter(ctx, h, d, secs):
                              stderr=subprocess.STDOUT)
         time.sleep(secs + 1)
         alive = p.poll() is None
-        if alive:
-            p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(15)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_proc(p)
         logf.close()
         relay.stop = True
         beats = [a for a in relay.arrivals if a[1] == 1]

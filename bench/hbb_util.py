@@ -140,15 +140,20 @@ def machine():
 
 # ---- processes ----
 
-def proc_status(pid, key):
+def proc_field(pid, name, key):
+    """The number after "key:" in /proc/PID/name (kB for memory); None."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/%s" % (pid, name)) as f:
             for line in f:
                 if line.startswith(key + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
     return None
+
+
+def proc_status(pid, key):
+    return proc_field(pid, "status", key)
 
 
 def task_cpu(pid):
@@ -168,14 +173,7 @@ def task_cpu(pid):
 
 
 def rollup(pid, key):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+    return proc_field(pid, "smaps_rollup", key)
 
 
 def smaps_by_object(pid):
@@ -498,3 +496,14 @@ def cpu_row(s, label=None):
             "%.1f" % s["us_other"] if "us_other" in s else "—",
             "%.1f s" % s["store_catch_up_s"]
             if s.get("store_catch_up_s") is not None else "> 90 s"]
+
+
+def stop_proc(p, timeout=15):
+    """SIGTERM, then SIGKILL if it outlives timeout seconds."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
